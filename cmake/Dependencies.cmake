@@ -1,0 +1,18 @@
+# Every dependency comes from Debian's packages (scripts/install-deps.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)              # Beast and Asio are header-only
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)              # libpq
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(CURL REQUIRED)
+pkg_check_modules(tomlplusplus REQUIRED IMPORTED_TARGET tomlplusplus)
+if(COHORT_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(COHORT_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,18 @@
+#pragma once
+// The `cohort` subcommands, each a function of the configuration; main.cpp only parses the command line.
+
+#include <optional>
+#include <string>
+
+#include "app/config.hpp"
+#include "app/demo_data.hpp"
+
+namespace cohort::app {
+
+int RunServe(const Config& config, const std::optional<std::string>& port_file);
+int RunMigrate(const Config& config);
+int RunDemo(const Config& config, const DemoOptions& options);
+
+void SetUpLogging(const Config& config);
+
+}  // namespace cohort::app

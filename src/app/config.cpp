@@ -1,0 +1,193 @@
+#include "app/config.hpp"
+
+#include <charconv>
+#include <functional>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace cohort::app {
+namespace {
+
+using Setter = std::function<std::optional<std::string>(Config&, const std::string&)>;  // error or nullopt
+
+struct Setting {
+  std::string_view key;  // TOML key, dotted
+  std::string_view env;  // environment variable
+  std::string_view meaning;
+  Setter set;
+};
+
+Setter Text(std::string Config::*field) {
+  return [field](Config& c, const std::string& v) -> std::optional<std::string> {
+    c.*field = v;
+    return std::nullopt;
+  };
+}
+
+template <typename T>
+Setter Number(T Config::*field, long long min, long long max) {
+  return [field, min, max](Config& c, const std::string& v) -> std::optional<std::string> {
+    long long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > max)
+      return fmt::format("must be an integer from {} to {} (got '{}')", min, max, v);
+    c.*field = static_cast<T>(n);
+    return std::nullopt;
+  };
+}
+
+std::optional<std::string> CheckApiKeys(const std::string& v) {
+  std::size_t start = 0;
+  while (start < v.size()) {
+    std::size_t end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    const std::string_view entry(v.data() + start, end - start);
+    const auto colon = entry.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return std::string("each entry must be KEY:ROLE with ROLE read, write or admin");
+    const auto role = entry.substr(colon + 1);
+    if (role != "read" && role != "write" && role != "admin")
+      return fmt::format("unknown role '{}' (read, write or admin)", role);
+    if (colon < 16) return std::string("keys must be at least 16 characters long");
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> settings = {
+      {"data_dir", "COHORT_DATA_DIR", "folder of the embedded database (cohort.db)", Text(&Config::data_dir)},
+      {"server.host", "COHORT_HOST", "address to listen on", Text(&Config::host)},
+      {"server.port", "COHORT_PORT", "port to listen on (0: any free port)", Number(&Config::port, 0, 65535)},
+      {"server.threads", "COHORT_THREADS", "worker threads (0: one per core)", Number(&Config::threads, 0, 256)},
+      {"server.body_limit", "COHORT_BODY_LIMIT", "largest request body in bytes",
+       Number(&Config::body_limit, 1024, 1LL << 30)},
+      {"server.read_timeout_ms", "COHORT_READ_TIMEOUT_MS", "time to receive a whole request",
+       Number(&Config::read_timeout_ms, 100, 600'000)},
+      {"server.idle_timeout_ms", "COHORT_IDLE_TIMEOUT_MS", "idle keep-alive connections are closed after this",
+       Number(&Config::idle_timeout_ms, 100, 3'600'000)},
+      {"store.postgres_url", "COHORT_POSTGRES_URL", "PostgreSQL URI; empty: embedded SQLite",
+       Text(&Config::postgres_url)},
+      {"auth.api_keys", "COHORT_API_KEYS", "KEY:ROLE,... with ROLE read|write|admin; empty: open, loopback only",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = CheckApiKeys(v)) return e;
+         c.api_keys = v;
+         return std::nullopt;
+       }},
+      {"log.level", "COHORT_LOG_LEVEL", "trace, debug, info, warn, error",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error")
+           return fmt::format("must be trace, debug, info, warn or error (got '{}')", v);
+         c.log_level = v;
+         return std::nullopt;
+       }},
+  };
+  return settings;
+}
+
+const Setting* FindByKey(std::string_view key) {
+  for (const auto& s : Settings())
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+// TOML scalars and arrays of strings become the same text a variable would carry.
+std::optional<std::string> TomlText(const toml::node& node) {
+  if (auto s = node.value<std::string>()) return *s;
+  if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
+  if (node.is_boolean()) return *node.value<bool>() ? "true" : "false";
+  if (const auto* array = node.as_array()) {
+    std::string joined;
+    for (const auto& item : *array) {
+      auto s = item.value<std::string>();
+      if (!s) return std::nullopt;
+      joined += (joined.empty() ? "" : ",") + *s;
+    }
+    return joined;
+  }
+  return std::nullopt;
+}
+
+Error ConfigError(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message), {}};
+}
+
+Result<void> Apply(Config& config, const Setting& setting, const std::string& value, std::string_view source) {
+  if (auto problem = setting.set(config, value))
+    return ConfigError(fmt::format("{} ({}): {}", setting.key, source, *problem));
+  return {};
+}
+
+Result<void> ApplyTable(Config& config, const toml::table& table, const std::string& prefix,
+                        const std::string& file) {
+  for (const auto& [name, node] : table) {
+    const std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    if (const auto* sub = node.as_table()) {
+      COHORT_TRY(ApplyTable(config, *sub, key, file));
+      continue;
+    }
+    const Setting* setting = FindByKey(key);
+    if (!setting) return ConfigError(fmt::format("{}: unknown key '{}'", file, key));
+    auto text = TomlText(node);
+    if (!text) return ConfigError(fmt::format("{} ({}): unsupported value type", key, file));
+    COHORT_TRY(Apply(config, *setting, *text, file));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::optional<std::string>& file, const std::map<std::string, std::string>& environment,
+                          const ConfigOverrides& flags) {
+  Config config;
+  std::optional<std::string> path = file;
+  if (!path) {
+    if (auto it = environment.find("COHORT_CONFIG"); it != environment.end() && !it->second.empty())
+      path = it->second;
+  }
+  if (path) {
+    toml::table table;
+    try {
+      table = toml::parse_file(*path);
+    } catch (const toml::parse_error& err) {
+      return ConfigError(fmt::format("{}:{}:{}: {}", *path, err.source().begin.line, err.source().begin.column,
+                                     err.description()));
+    }
+    COHORT_TRY(ApplyTable(config, table, "", *path));
+  }
+  for (const auto& [name, value] : environment) {
+    if (!name.starts_with("COHORT_") || name == "COHORT_CONFIG" || name.starts_with("COHORT_TEST_")) continue;
+    const Setting* setting = nullptr;
+    for (const auto& s : Settings())
+      if (s.env == name) setting = &s;
+    if (!setting) return ConfigError(fmt::format("unknown environment variable {}", name));
+    COHORT_TRY(Apply(config, *setting, value, name));
+  }
+  for (const auto& [key, value] : flags) {
+    const Setting* setting = FindByKey(key);
+    if (!setting) return ConfigError(fmt::format("unknown setting '{}'", key));
+    COHORT_TRY(Apply(config, *setting, value, "command line"));
+  }
+  return config;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string_view::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string DescribeSettings() {
+  std::string out = "Settings (TOML key / environment variable):\n";
+  for (const auto& s : Settings()) out += fmt::format("  {:<24} {:<24} {}\n", s.key, s.env, s.meaning);
+  return out;
+}
+
+}  // namespace cohort::app

@@ -1,0 +1,84 @@
+// The `cohort` command line: parses flags, loads the configuration, runs one subcommand.
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.hpp"
+#include "app/config.hpp"
+
+namespace {
+
+using cohort::app::ConfigOverrides;
+
+// Flags every subcommand takes.
+struct CommonFlags {
+  std::optional<std::string> config_file;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> postgres_url;
+
+  void AddTo(CLI::App* cmd) {
+    cmd->add_option("--config", config_file, "TOML configuration file (also COHORT_CONFIG)");
+    cmd->add_option("--data-dir", data_dir, "folder of the embedded database (COHORT_DATA_DIR, default ./data)");
+    cmd->add_option("--postgres-url", postgres_url, "use PostgreSQL at this URI (COHORT_POSTGRES_URL)");
+  }
+  ConfigOverrides Overrides() const {
+    ConfigOverrides out;
+    if (data_dir) out.emplace_back("data_dir", *data_dir);
+    if (postgres_url) out.emplace_back("store.postgres_url", *postgres_url);
+    return out;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Cohort: customer intelligence for online shops.\n"
+               "Segments, churn risk, lifetime value and recommendations for every customer, over HTTP."};
+  app.require_subcommand(1);
+  app.footer("\n" + cohort::app::DescribeSettings() +
+             "\nPrecedence: defaults < TOML file < environment < command-line flags.");
+
+  CommonFlags common;
+  std::optional<std::string> host, port, threads, port_file;
+  auto* serve = app.add_subcommand("serve", "Serve the HTTP API (applies migrations first)");
+  common.AddTo(serve);
+  serve->add_option("--host", host, "address to listen on (COHORT_HOST, default 127.0.0.1)");
+  serve->add_option("--port", port, "port to listen on, 0 for any free port (COHORT_PORT, default 8080)");
+  serve->add_option("--threads", threads, "worker threads (COHORT_THREADS, default one per core)");
+  serve->add_option("--port-file", port_file, "write the bound port to this file once listening");
+
+  auto* migrate = app.add_subcommand("migrate", "Apply database migrations and print the schema version");
+  common.AddTo(migrate);
+
+  cohort::app::DemoOptions demo_options;
+  auto* demo = app.add_subcommand("demo", "Fill an empty store with a reproducible demo data set");
+  common.AddTo(demo);
+  demo->add_option("--users", demo_options.users, "number of users")->check(CLI::Range(1, 10'000'000));
+  demo->add_option("--products", demo_options.products, "number of products")->check(CLI::Range(1, 1'000'000));
+  demo->add_option("--seed", demo_options.seed, "random seed: the same seed gives the same data");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    std::cout << "cohort " << COHORT_VERSION << '\n';
+    return 0;
+  }
+
+  ConfigOverrides overrides = common.Overrides();
+  if (host) overrides.emplace_back("server.host", *host);
+  if (port) overrides.emplace_back("server.port", *port);
+  if (threads) overrides.emplace_back("server.threads", *threads);
+  auto config = cohort::app::LoadConfig(common.config_file, cohort::app::ProcessEnvironment(), overrides);
+  if (!config) {
+    std::cerr << "cohort: configuration error: " << config.error().client_message << '\n';
+    return 2;
+  }
+  cohort::app::SetUpLogging(*config);
+  if (serve->parsed()) return cohort::app::RunServe(*config, port_file);
+  if (migrate->parsed()) return cohort::app::RunMigrate(*config);
+  if (demo->parsed()) return cohort::app::RunDemo(*config, demo_options);
+  return 1;
+}

@@ -1,0 +1,311 @@
+// RelationalStore over the SQL layer: one implementation for SQLite and PostgreSQL. The statements are
+// the same text for both; only the timestamp rendering differs (see TimestampOut).
+
+#include <fmt/format.h>
+
+#include "common/time.hpp"
+#include "store/relational/relational_store.hpp"
+#include "store/relational/schema.hpp"
+#include "store/sql/database.hpp"
+
+namespace cohort::store {
+namespace {
+
+using domain::User;
+using sql::Connection;
+using sql::Rows;
+using sql::Value;
+using Params = std::vector<Value>;
+
+std::string TimestampOut(sql::Dialect dialect, std::string_view column) {
+  if (dialect == sql::Dialect::kSqlite) return std::string(column);
+  return fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", column);
+}
+
+Value OptionalInt(const std::optional<int>& v) {
+  return v ? Value{std::int64_t{*v}} : Value{nullptr};
+}
+
+// A client-facing message for a unique violation on users.
+Error UserConflict(const Error& error, const User& user) {
+  if (error.internal_message.find("users_email_key") != std::string::npos)  // the index name, in both backends
+    return {ErrorCode::kAlreadyExists, fmt::format("a user with email '{}' already exists", user.email),
+            error.internal_message};
+  return {ErrorCode::kAlreadyExists, fmt::format("user '{}' already exists", user.id), error.internal_message};
+}
+
+class SqlRelationalStore final : public RelationalStore {
+ public:
+  explicit SqlRelationalStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {
+    user_select_ = fmt::format(
+        "SELECT u.id, u.name, u.email, u.birth_year, {}, a.street, a.postal_code, c.name, co.code, co.name "
+        "FROM users u JOIN addresses a ON a.id = u.address_id JOIN cities c ON c.id = a.city_id "
+        "JOIN countries co ON co.code = c.country_code ",
+        TimestampOut(db_->dialect(), "u.created_at"));
+  }
+
+  std::string_view backend() const override {
+    return db_->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgres";
+  }
+
+  Result<int> Migrate() override {
+    return sql::ApplyMigrations(*db_, kRelationalComponent, RelationalMigrations(db_->dialect()));
+  }
+
+  Result<int> SchemaVersion() override { return sql::CurrentVersion(*db_, kRelationalComponent); }
+
+  Result<void> Ping() override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_TRY(lease->Execute("SELECT 1"));
+    return {};
+  }
+
+  Result<void> CreateUsers(std::span<const User> users) override {
+    const std::string now = FormatRfc3339(std::chrono::floor<std::chrono::seconds>(Clock::now()));
+    return db_->InTransaction<void>([&](Connection& conn) -> Result<void> {
+      for (const User& user : users) {
+        COHORT_ASSIGN_OR_RETURN(std::int64_t address_id, ResolveAddress(conn, user.address));
+        auto inserted = conn.Execute(
+            "INSERT INTO users (id, name, email, birth_year, address_id, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            Params{user.id, user.name, user.email, OptionalInt(user.birth_year), address_id,
+                   user.created_at.empty() ? now : user.created_at});
+        if (!inserted) {
+          if (inserted.error().code == ErrorCode::kAlreadyExists) return UserConflict(inserted.error(), user);
+          return std::move(inserted).error();
+        }
+      }
+      return {};
+    });
+  }
+
+  Result<User> GetUser(std::string_view id) override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    return LoadUser(*lease, id);
+  }
+
+  Result<User> UpdateUser(std::string_view id, const domain::UserPatch& patch) override {
+    return db_->InTransaction<User>([&](Connection& conn) -> Result<User> {
+      std::string sets;
+      Params params{std::string(id)};
+      auto add = [&](std::string_view column, Value value) {
+        params.push_back(std::move(value));
+        sets += fmt::format("{}{} = ${}", sets.empty() ? "" : ", ", column, params.size());
+      };
+      if (patch.address) {
+        COHORT_ASSIGN_OR_RETURN(std::int64_t address_id, ResolveAddress(conn, *patch.address));
+        add("address_id", address_id);
+      }
+      if (patch.name) add("name", *patch.name);
+      if (patch.email) add("email", *patch.email);
+      if (patch.birth_year) add("birth_year", OptionalInt(*patch.birth_year));
+      if (!sets.empty()) {
+        auto updated = conn.Execute(fmt::format("UPDATE users SET {} WHERE id = $1 RETURNING id", sets), params);
+        if (!updated) {
+          User probe;
+          probe.id = std::string(id);
+          probe.email = patch.email.value_or("");
+          if (updated.error().code == ErrorCode::kAlreadyExists) return UserConflict(updated.error(), probe);
+          return std::move(updated).error();
+        }
+        if (updated->empty()) return Error::NotFound(fmt::format("user '{}' not found", id));
+      }
+      return LoadUser(conn, id);
+    });
+  }
+
+  Result<void> DeleteUser(std::string_view id) override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows,
+                            lease->Execute("DELETE FROM users WHERE id = $1 RETURNING id", Params{std::string(id)}));
+    if (rows.empty()) return Error::NotFound(fmt::format("user '{}' not found", id));
+    return {};
+  }
+
+  Result<domain::Page<User>> ListUsers(const domain::UserQuery& query) override {
+    std::string where;
+    Params params;
+    auto add = [&](std::string_view condition, Value value) {
+      params.push_back(std::move(value));
+      where += fmt::format("{}{}${}", where.empty() ? "WHERE " : " AND ", condition, params.size());
+    };
+    if (query.country) add("co.code = ", *query.country);
+    if (query.city) add("c.name = ", *query.city);
+    if (query.after) add("u.id > ", *query.after);
+    params.push_back(std::int64_t{query.limit + 1});
+    const std::string sql = fmt::format("{}{} ORDER BY u.id LIMIT ${}", user_select_, where, params.size());
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
+    domain::Page<User> page;
+    for (std::size_t r = 0; r < rows.size() && page.items.size() < static_cast<std::size_t>(query.limit); ++r)
+      page.items.push_back(UserFromRow(rows, r));
+    if (rows.size() > static_cast<std::size_t>(query.limit)) page.next_after = page.items.back().id;
+    return page;
+  }
+
+  Result<std::vector<domain::Country>> ListCountries() override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute("SELECT code, name FROM countries ORDER BY code"));
+    std::vector<domain::Country> out;
+    for (std::size_t r = 0; r < rows.size(); ++r) out.push_back({rows.Text(r, 0), rows.Text(r, 1)});
+    return out;
+  }
+
+  Result<std::vector<domain::City>> ListCities(std::string_view country_code) override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(
+        Rows rows, lease->Execute("SELECT c.id, c.name, co.code FROM countries co "
+                                  "LEFT JOIN cities c ON c.country_code = co.code WHERE co.code = $1 ORDER BY c.name",
+                                  Params{std::string(country_code)}));
+    if (rows.empty()) return Error::NotFound(fmt::format("country '{}' not found", country_code));
+    std::vector<domain::City> out;
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      if (!rows.IsNull(r, 0)) out.push_back({rows.Int(r, 0), rows.Text(r, 1), rows.Text(r, 2)});
+    return out;
+  }
+
+  Result<void> UpsertProducts(std::span<const domain::Product> products) override {
+    return db_->InTransaction<void>([&](Connection& conn) -> Result<void> {
+      for (const auto& p : products) {
+        COHORT_TRY(conn.Execute(
+            "INSERT INTO products (id, name, category, price) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
+            "SET name = excluded.name, category = excluded.category, price = excluded.price",
+            Params{p.id, p.name, p.category, p.price}));
+      }
+      return {};
+    });
+  }
+
+  Result<domain::Product> GetProduct(std::string_view id) override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute("SELECT id, name, category, price FROM products WHERE id = $1",
+                                                      Params{std::string(id)}));
+    if (rows.empty()) return Error::NotFound(fmt::format("product '{}' not found", id));
+    return ProductFromRow(rows, 0);
+  }
+
+  Result<domain::Page<domain::Product>> ListProducts(const domain::ProductQuery& query) override {
+    std::string where;
+    Params params;
+    auto add = [&](std::string_view condition, Value value) {
+      params.push_back(std::move(value));
+      where += fmt::format("{}{}${}", where.empty() ? "WHERE " : " AND ", condition, params.size());
+    };
+    if (query.category) add("category = ", *query.category);
+    if (query.after) add("id > ", *query.after);
+    params.push_back(std::int64_t{query.limit + 1});
+    const std::string sql =
+        fmt::format("SELECT id, name, category, price FROM products {} ORDER BY id LIMIT ${}", where, params.size());
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
+    domain::Page<domain::Product> page;
+    for (std::size_t r = 0; r < rows.size() && page.items.size() < static_cast<std::size_t>(query.limit); ++r)
+      page.items.push_back(ProductFromRow(rows, r));
+    if (rows.size() > static_cast<std::size_t>(query.limit)) page.next_after = page.items.back().id;
+    return page;
+  }
+
+  Result<std::vector<domain::CountryStats>> UsersByCountry() override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(
+        Rows rows,
+        lease->Execute("SELECT co.code, co.name, COUNT(u.id) AS users, COUNT(DISTINCT c.id) AS cities "
+                       "FROM countries co LEFT JOIN cities c ON c.country_code = co.code "
+                       "LEFT JOIN addresses a ON a.city_id = c.id LEFT JOIN users u ON u.address_id = a.id "
+                       "GROUP BY co.code, co.name ORDER BY users DESC, co.code"));
+    std::vector<domain::CountryStats> out;
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      out.push_back({rows.Text(r, 0), rows.Text(r, 1), rows.Int(r, 2), rows.Int(r, 3)});
+    return out;
+  }
+
+  Result<std::vector<domain::CityStats>> UsersByCity(std::optional<std::string_view> country_code) override {
+    Params params;
+    std::string where;
+    if (country_code) {
+      params.emplace_back(std::string(*country_code));
+      where = "WHERE c.country_code = $1 ";
+    }
+    const std::string sql = fmt::format(
+        "SELECT c.name, c.country_code, COUNT(u.id) AS users FROM cities c "
+        "LEFT JOIN addresses a ON a.city_id = c.id LEFT JOIN users u ON u.address_id = a.id {}"
+        "GROUP BY c.id, c.name, c.country_code ORDER BY users DESC, c.name",
+        where);
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
+    std::vector<domain::CityStats> out;
+    for (std::size_t r = 0; r < rows.size(); ++r) out.push_back({rows.Text(r, 0), rows.Text(r, 1), rows.Int(r, 2)});
+    return out;
+  }
+
+  Result<bool> IsEmpty() override {
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    COHORT_ASSIGN_OR_RETURN(
+        Rows rows, lease->Execute("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM products)"));
+    return rows.Int(0, 0) == 0;
+  }
+
+  std::uint64_t statement_count() const override { return db_->statement_count(); }
+
+ private:
+  // Finds or creates the country, city and address; returns the address id. Three statements at most.
+  Result<std::int64_t> ResolveAddress(Connection& conn, const domain::Address& address) {
+    if (address.country_name.empty()) {
+      COHORT_ASSIGN_OR_RETURN(Rows known, conn.Execute("SELECT 1 FROM countries WHERE code = $1",
+                                                       Params{address.country_code}));
+      if (known.empty())
+        return Error::InvalidArgument(fmt::format(
+            "field 'address.country_name' is required: country '{}' is not known yet", address.country_code));
+    } else {
+      COHORT_TRY(conn.Execute("INSERT INTO countries (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING",
+                              Params{address.country_code, address.country_name}));
+    }
+    COHORT_ASSIGN_OR_RETURN(
+        Rows city, conn.Execute("INSERT INTO cities (name, country_code) VALUES ($1, $2) "
+                                "ON CONFLICT (country_code, name) DO UPDATE SET name = excluded.name RETURNING id",
+                                Params{address.city, address.country_code}));
+    COHORT_ASSIGN_OR_RETURN(
+        Rows addr,
+        conn.Execute("INSERT INTO addresses (street, postal_code, city_id) VALUES ($1, $2, $3) "
+                     "ON CONFLICT (city_id, street, postal_code) DO UPDATE SET street = excluded.street RETURNING id",
+                     Params{address.street, address.postal_code, city.Int(0, 0)}));
+    return addr.Int(0, 0);
+  }
+
+  Result<User> LoadUser(Connection& conn, std::string_view id) {
+    COHORT_ASSIGN_OR_RETURN(Rows rows, conn.Execute(user_select_ + "WHERE u.id = $1", Params{std::string(id)}));
+    if (rows.empty()) return Error::NotFound(fmt::format("user '{}' not found", id));
+    return UserFromRow(rows, 0);
+  }
+
+  static User UserFromRow(const Rows& rows, std::size_t r) {
+    User u;
+    u.id = rows.Text(r, 0);
+    u.name = rows.Text(r, 1);
+    u.email = rows.Text(r, 2);
+    if (!rows.IsNull(r, 3)) u.birth_year = static_cast<int>(rows.Int(r, 3));
+    u.created_at = rows.Text(r, 4);
+    u.address = {rows.Text(r, 5), rows.Text(r, 6), rows.Text(r, 7), rows.Text(r, 8), rows.Text(r, 9)};
+    return u;
+  }
+
+  static domain::Product ProductFromRow(const Rows& rows, std::size_t r) {
+    return {rows.Text(r, 0), rows.Text(r, 1), rows.Text(r, 2), rows.Double(r, 3)};
+  }
+
+  std::unique_ptr<sql::Database> db_;
+  std::string user_select_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RelationalStore>> OpenRelationalStore(const std::string& sqlite_path,
+                                                             const std::string& postgres_url,
+                                                             std::size_t max_connections) {
+  auto db = postgres_url.empty() ? sql::OpenSqlite(sqlite_path, max_connections)
+                                 : sql::OpenPostgres(postgres_url, max_connections);
+  if (!db) return std::move(db).error();
+  return std::unique_ptr<RelationalStore>(std::make_unique<SqlRelationalStore>(std::move(db).value()));
+}
+
+}  // namespace cohort::store

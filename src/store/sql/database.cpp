@@ -1,0 +1,88 @@
+#include "store/sql/database.hpp"
+
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+namespace cohort::store::sql {
+
+std::int64_t Rows::Int(std::size_t row, std::size_t col) const {
+  const auto& cell = Cell(row, col);
+  std::int64_t v = 0;
+  if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
+  return v;
+}
+
+double Rows::Double(std::size_t row, std::size_t col) const {
+  const auto& cell = Cell(row, col);
+  double v = 0;
+  if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
+  return v;
+}
+
+struct Database::Pool {
+  std::mutex mutex;
+  std::condition_variable released;
+  std::vector<std::unique_ptr<Connection>> idle;
+  std::size_t open = 0;  // idle + leased
+  std::size_t max = 1;
+};
+
+Lease::~Lease() {
+  if (conn_) db_->Release(std::move(conn_));
+}
+
+Database::Database(Dialect dialect, Factory factory, std::size_t max_connections)
+    : dialect_(dialect), factory_(std::move(factory)), pool_(std::make_unique<Pool>()) {
+  pool_->max = std::max<std::size_t>(1, max_connections);
+}
+
+Database::~Database() = default;
+
+Result<Lease> Database::Acquire() {
+  std::unique_lock lock(pool_->mutex);
+  for (;;) {
+    if (!pool_->idle.empty()) {
+      auto conn = std::move(pool_->idle.back());
+      pool_->idle.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    if (pool_->open < pool_->max) break;
+    pool_->released.wait(lock);
+  }
+  ++pool_->open;
+  lock.unlock();
+  auto conn = factory_(statements_);
+  if (!conn) {
+    std::lock_guard relock(pool_->mutex);
+    --pool_->open;
+    pool_->released.notify_one();
+    return std::move(conn).error();
+  }
+  return Lease(this, std::move(conn).value());
+}
+
+void Database::Release(std::unique_ptr<Connection> conn) {
+  std::lock_guard lock(pool_->mutex);
+  if (conn->Healthy()) {
+    pool_->idle.push_back(std::move(conn));
+  } else {
+    --pool_->open;
+  }
+  pool_->released.notify_one();
+}
+
+Result<void> Database::Begin(Connection& conn) {
+  // SQLite: take the write lock up front so two writers never deadlock on a lock upgrade.
+  auto begun = conn.Execute(dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (!begun) return std::move(begun).error();
+  return {};
+}
+
+void Database::Rollback(Connection& conn) {
+  if (auto r = conn.Execute("ROLLBACK"); !r) spdlog::warn("rollback failed: {}", r.error().internal_message);
+}
+
+}  // namespace cohort::store::sql

@@ -1,0 +1,133 @@
+#pragma once
+// A small SQL access layer shared by every SQL-backed store: parameterised statements (written with $1..$n
+// placeholders, which both SQLite and PostgreSQL accept), prepared once per connection, on pooled
+// connections, with whole transactions that commit or roll back. Drivers: sqlite/, postgres/.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace cohort::store::sql {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+// Rows of text cells (NULL = nullopt), with typed readers.
+class Rows {
+ public:
+  Rows() = default;
+  explicit Rows(std::size_t columns) : columns_(columns) {}
+  void AddCell(std::optional<std::string> cell) { cells_.push_back(std::move(cell)); }
+
+  std::size_t size() const { return columns_ == 0 ? 0 : cells_.size() / columns_; }
+  bool empty() const { return size() == 0; }
+  bool IsNull(std::size_t row, std::size_t col) const { return !Cell(row, col).has_value(); }
+  std::string Text(std::size_t row, std::size_t col) const { return Cell(row, col).value_or(std::string{}); }
+  std::int64_t Int(std::size_t row, std::size_t col) const;
+  double Double(std::size_t row, std::size_t col) const;
+
+ private:
+  const std::optional<std::string>& Cell(std::size_t row, std::size_t col) const {
+    return cells_[row * columns_ + col];
+  }
+  std::size_t columns_ = 0;
+  std::vector<std::optional<std::string>> cells_;
+};
+
+// One connection; not thread-safe, used by one thread at a time through a Lease.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Runs one statement with $1..$n parameters. Errors: kAlreadyExists (unique violation),
+  // kFailedPrecondition (foreign key), kUnavailable (connection lost), kInternal (anything else).
+  virtual Result<Rows> Execute(std::string_view sql, std::span<const Value> params = {}) = 0;
+  // Runs several statements without parameters (migrations).
+  virtual Result<void> ExecuteScript(std::string_view sql) = 0;
+  // False once the connection is known to be broken; the pool then drops it.
+  virtual bool Healthy() const = 0;
+};
+
+class Database;
+
+// A connection borrowed from the pool, returned on destruction.
+class Lease {
+ public:
+  Lease(Database* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+  Lease(Lease&&) = default;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+  Connection& operator*() { return *conn_; }
+  Connection* operator->() { return conn_.get(); }
+
+ private:
+  Database* db_;
+  std::unique_ptr<Connection> conn_;
+};
+
+// A pool of connections to one database, plus the statement counter that tests use to prove
+// how many statements a request costs.
+class Database {
+ public:
+  // Opens a connection that counts its statements in `counter`.
+  using Factory = std::function<Result<std::unique_ptr<Connection>>(std::atomic<std::uint64_t>& counter)>;
+  Database(Dialect dialect, Factory factory, std::size_t max_connections);
+  ~Database();
+
+  Dialect dialect() const { return dialect_; }
+  Result<Lease> Acquire();
+
+  // Runs `body` inside BEGIN ... COMMIT on one connection; rolls back if it returns an error or throws.
+  template <typename T>
+  Result<T> InTransaction(const std::function<Result<T>(Connection&)>& body);
+
+  std::uint64_t statement_count() const { return statements_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class Lease;
+  void Release(std::unique_ptr<Connection> conn);
+  Result<void> Begin(Connection& conn);
+  void Rollback(Connection& conn);
+
+  struct Pool;
+  Dialect dialect_;
+  Factory factory_;
+  std::unique_ptr<Pool> pool_;
+  std::atomic<std::uint64_t> statements_{0};
+};
+
+template <typename T>
+Result<T> Database::InTransaction(const std::function<Result<T>(Connection&)>& body) {
+  COHORT_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  COHORT_TRY(Begin(*lease));
+  try {
+    Result<T> result = body(*lease);
+    if (!result) {
+      Rollback(*lease);
+      return result;
+    }
+    if (auto committed = lease->Execute("COMMIT"); !committed) {
+      Rollback(*lease);
+      return std::move(committed).error();
+    }
+    return result;
+  } catch (...) {
+    Rollback(*lease);
+    throw;
+  }
+}
+
+// Drivers. `url` is a libpq connection URI; `path` a SQLite file.
+Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, std::size_t max_connections);
+Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url, std::size_t max_connections);
+
+}  // namespace cohort::store::sql

@@ -1,0 +1,162 @@
+// SQLite driver: one sqlite3* per Connection, WAL mode, foreign keys on, a prepared-statement cache.
+
+#include <sqlite3.h>
+
+#include <string>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "store/sql/database.hpp"
+
+namespace cohort::store::sql {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(sqlite3* db, std::atomic<std::uint64_t>* counter) : db_(db), counter_(counter) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Result<Rows> Execute(std::string_view sql, std::span<const Value> params) override {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    COHORT_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = fmt::format("${}", i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) continue;  // parameter not used by this statement
+      COHORT_TRY(Bind(stmt, index, params[i]));
+    }
+    const int columns = sqlite3_column_count(stmt);
+    Rows rows(static_cast<std::size_t>(columns));
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return MakeError(rc, sql);
+      for (int c = 0; c < columns; ++c) {
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+          rows.AddCell(std::nullopt);
+        } else {
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+          rows.AddCell(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
+  Result<void> ExecuteScript(std::string_view sql) override {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    char* message = nullptr;
+    const std::string script(sql);
+    if (sqlite3_exec(db_, script.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message ? message : "unknown error";
+      sqlite3_free(message);
+      return Error::Internal("sqlite script failed: " + text);
+    }
+    return {};
+  }
+
+  bool Healthy() const override { return true; }
+
+ private:
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return MakeError(rc, sql);
+    statements_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  Result<void> Bind(sqlite3_stmt* stmt, int index, const Value& value) {
+    int rc = SQLITE_OK;
+    if (std::holds_alternative<std::nullptr_t>(value)) {
+      rc = sqlite3_bind_null(stmt, index);
+    } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+      rc = sqlite3_bind_int64(stmt, index, *i);
+    } else if (const auto* d = std::get_if<double>(&value)) {
+      rc = sqlite3_bind_double(stmt, index, *d);
+    } else {
+      const auto& s = std::get<std::string>(value);
+      rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) return MakeError(rc, "bind");
+    return {};
+  }
+
+  Error MakeError(int rc, std::string_view sql) const {
+    std::string internal = fmt::format("sqlite error {} ({}) in: {}", sqlite3_extended_errcode(db_),
+                                       sqlite3_errmsg(db_), sql.substr(0, 200));
+    switch (sqlite3_extended_errcode(db_)) {
+      case SQLITE_CONSTRAINT_UNIQUE:
+      case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return {ErrorCode::kAlreadyExists, "already exists", std::move(internal)};
+      case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return {ErrorCode::kFailedPrecondition, "a referenced row does not exist or is still referenced",
+                std::move(internal)};
+      default:
+        break;
+    }
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_FULL ||
+        rc == SQLITE_CANTOPEN)
+      return Error::Unavailable(std::move(internal));
+    return Error::Internal(std::move(internal));
+  }
+
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  sqlite3* db_;
+  std::atomic<std::uint64_t>* counter_;
+  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> statements_;
+};
+
+Result<std::unique_ptr<Connection>> Connect(const std::string& path, std::atomic<std::uint64_t>* counter) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Error{ErrorCode::kUnavailable, fmt::format("cannot open database {}: {}", path, message), message};
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  auto conn = std::make_unique<SqliteConnection>(db, counter);
+  // synchronous=NORMAL in WAL mode keeps every committed transaction across a process crash.
+  char* message = nullptr;
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", nullptr,
+                   nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return Error{ErrorCode::kUnavailable, fmt::format("cannot open database {}: {}", path, text), text};
+  }
+  return std::unique_ptr<Connection>(std::move(conn));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, std::size_t max_connections) {
+  auto db = std::make_unique<Database>(
+      Dialect::kSqlite, [path](std::atomic<std::uint64_t>& counter) { return Connect(path, &counter); },
+      max_connections);
+  // Open one connection now so that a bad path is reported at start, not at the first request.
+  COHORT_ASSIGN_OR_RETURN(Lease probe, db->Acquire());
+  (void)probe;
+  return db;
+}
+
+}  // namespace cohort::store::sql
