@@ -4,12 +4,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PORT ?= 8080
-RELEASE_BIN := build/release/cohort
+BIN := build/release/cohort
 
 .PHONY: help build run test tsan bench-http clean
 
 help:
-	@echo "make build        install dependencies, build the optimised binary ($(RELEASE_BIN))"
+	@echo "make build        install dependencies, build the optimised binary (build/release/cohort)"
 	@echo "make run          build, fill ./data with demo data (once), serve it on port $(PORT) (PORT=... to change)"
 	@echo "make test         build with ASan+UBSan and -Werror, start PostgreSQL for the tests, run every test"
 	@echo "make tsan         build with ThreadSanitizer and run the unit tests"
@@ -23,17 +23,20 @@ build:
 	cmake --build --preset release
 
 run: build
-	mkdir -p data
-	$(RELEASE_BIN) demo --data-dir data
-	@auth=""; \
+	@set -euo pipefail; \
+	bin=$(BIN); \
+	mkdir -p data; \
+	echo "$$bin demo --data-dir data"; \
+	"$$bin" demo --data-dir data; \
+	auth=""; \
 	if [[ -n "$${COHORT_API_KEYS:-}" ]]; then auth=" -H 'Authorization: Bearer $${COHORT_API_KEYS%%:*}'"; fi; \
 	echo; \
 	echo "Cohort serves ./data on http://127.0.0.1:$(PORT) (Ctrl-C stops it). Try:"; \
 	echo "  curl -s$$auth 'http://127.0.0.1:$(PORT)/api/users?limit=3'"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/analytics/users-by-country"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001"; \
-	echo
-	exec $(RELEASE_BIN) serve --data-dir data --port $(PORT)
+	echo; \
+	exec "$$bin" serve --data-dir data --port $(PORT)
 
 # One shell for the whole recipe, so that the test services are stopped however it ends (failure, Ctrl-C).
 test:

@@ -16,6 +16,13 @@ packages=(
   # services the integration tests start
   postgresql redis-server
 )
+# The MongoDB wire-protocol test peer (CongoDB, see scripts/test-services.sh) runs on Node.js 18+ with npm:
+# Debian's nodejs and npm, unless a Node.js of 18 or newer with npm is there already (a Node.js build from
+# elsewhere bundles npm and conflicts with Debian's npm package).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ! command -v npm >/dev/null || [[ "$node_major" -lt 18 ]]; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light)
 fi

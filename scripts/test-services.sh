@@ -67,9 +67,17 @@ as_pg_owner() {
   fi
 }
 
-postgres_running() {
-  [[ -f "$PG_DATA/PG_VERSION" ]] && as_pg_owner "$(pg_bin)/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
+# Prints the postmaster's pid when it runs (a zombie left by a crash does not count).
+postmaster_pid() {
+  local pid state
+  pid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  read -r _ _ state _ <"/proc/$pid/stat" 2>/dev/null || return 1
+  [[ "$state" != Z ]] || return 1
+  echo "$pid"
 }
+
+postgres_running() { postmaster_pid >/dev/null; }
 
 postgres_status() {
   if postgres_running; then
@@ -129,9 +137,19 @@ postgres_stop() {
     log "postgres: not running"
     return 0
   fi
-  if postgres_running; then
-    as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null || die "postgres: pg_ctl stop failed"
-    log "postgres: stopped"
+  local pid
+  if pid=$(postmaster_pid); then
+    local bin
+    bin=$(pg_bin)
+    if as_pg_owner "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null ||
+      as_pg_owner "$bin/pg_ctl" -D "$PG_DATA" -m immediate -w -t 10 stop >/dev/null; then
+      log "postgres: stopped"
+    else
+      log "postgres: pg_ctl could not stop the server: killing process $pid"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  else
+    log "postgres: not running; removing $PG_DIR"
   fi
   rm -rf "$PG_DIR"
 }
@@ -139,6 +157,179 @@ postgres_stop() {
 postgres_env() {
   postgres_running && [[ -s "$PG_URL_FILE" ]] || die "postgres: not running (scripts/test-services.sh start)"
   echo "export COHORT_TEST_POSTGRES_URL='$(cat "$PG_URL_FILE")'"
+}
+
+# ---- MongoDB wire-protocol test peer: CongoDB, NOT mongod -------------------------------------------------------
+# Debian has no MongoDB server package, so the tests talk to CongoDB: an in-memory, MongoDB-wire-compatible server
+# written in TypeScript that ships, compiled, in the npm package @push.rocks/smartmongo. It is a test peer, not
+# mongod: where it differs from MongoDB's documented behaviour, src/store/events/mongo/README.md says so.
+# Its declared dependency tree does not resolve on the registry, so the package is unpacked by hand next to the
+# dependencies it really needs (pinned to versions seen to work). The result is kept in a cache folder that
+# survives the services directory (default /var/cache/cohort/congodb, ~/.cache/cohort/congodb when that is not
+# writable; COHORT_CONGODB_CACHE overrides) and is reused when present: a first start (npm pack + install) takes
+# about 4 s, later ones about 0.5 s. Node.js and npm come from Debian (scripts/install-deps.sh).
+SERVICES+=(mongo)
+MONGO_DIR=$BASE_DIR/mongo
+MONGO_PID_FILE=$MONGO_DIR/pid
+MONGO_URL_FILE=$MONGO_DIR/url
+MONGO_LOG=$MONGO_DIR/congodb.log
+MONGO_DEFAULT_PORT=${COHORT_TEST_MONGO_PORT:-57017}
+MONGO_DATABASE=cohort_test
+CONGODB_PACKAGE=@push.rocks/smartmongo@2.2.0
+CONGODB_DEPS=(bson@6.10.4 mingo@7.2.7 @push.rocks/smartfs@1.5.0 @push.rocks/smartpath@5.1.0
+  @push.rocks/smartpromise@4.2.3 @push.rocks/smartrx@3.0.10)
+CONGODB_SCRIPT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/congodb-server.mjs
+
+# Prints the cache folder for this CongoDB version, creating its parent.
+congodb_cache_dir() {
+  local root=${COHORT_CONGODB_CACHE:-}
+  if [[ -z "$root" ]]; then
+    root=/var/cache/cohort/congodb
+    if ! mkdir -p "$root" 2>/dev/null || [[ ! -w "$root" ]]; then root=${XDG_CACHE_HOME:-$HOME/.cache}/cohort/congodb; fi
+  fi
+  mkdir -p "$root" || die "mongo: cannot create the cache folder $root"
+  echo "$root/smartmongo-2.2.0"
+}
+
+# Installs CongoDB into the cache unless a complete install is there; prints the path of its entry module.
+congodb_install() {
+  local dir entry
+  dir=$(congodb_cache_dir)
+  entry=$dir/node_modules/@push.rocks/smartmongo/dist_ts/congodb/index.js
+  if [[ -f "$dir/.complete" && -f "$entry" ]]; then
+    echo "$entry"
+    return 0
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    die "mongo: node and npm are needed for the CongoDB test peer: run scripts/install-deps.sh"
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [[ "$major" -ge 18 ]] || die "mongo: CongoDB needs Node.js 18 or newer, found $(node --version)"
+  (
+    # One installer at a time; a second one waits and then finds the install complete.
+    flock -w 300 9 || die "mongo: timed out waiting for another CongoDB install ($dir.lock)"
+    [[ -f "$dir/.complete" && -f "$entry" ]] && exit 0
+    log "mongo: installing CongoDB ($CONGODB_PACKAGE) into $dir"
+    local scratch
+    scratch=$(mktemp -d "$dir.install.XXXXXX")
+    chmod 755 "$scratch"
+    trap 'rm -rf "$scratch"' EXIT
+    cd "$scratch"
+    echo '{"name": "cohort-congodb", "private": true}' >package.json
+    if ! npm pack --silent "$CONGODB_PACKAGE" >npm.log 2>&1 ||
+      ! npm install --no-audit --no-fund --ignore-scripts --save-exact "${CONGODB_DEPS[@]}" >>npm.log 2>&1; then
+      tail -n 20 npm.log >&2
+      die "mongo: npm could not fetch CongoDB or its dependencies"
+    fi
+    mkdir -p node_modules/@push.rocks/smartmongo
+    tar -xzf push.rocks-smartmongo-2.2.0.tgz -C node_modules/@push.rocks/smartmongo --strip-components=1
+    rm -f push.rocks-smartmongo-2.2.0.tgz
+    [[ -f "$scratch/node_modules/@push.rocks/smartmongo/dist_ts/congodb/index.js" ]] ||
+      die "mongo: $CONGODB_PACKAGE has no dist_ts/congodb/index.js"
+    touch .complete
+    rm -rf "$dir"
+    mv "$scratch" "$dir"
+    trap - EXIT
+  ) 9>"$dir.lock" || exit 1
+  echo "$entry"
+}
+
+# Prints the pid of our CongoDB process when it runs (a zombie or a recycled pid does not count).
+congodb_pid() {
+  local pid state
+  pid=$(cat "$MONGO_PID_FILE" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+  [[ "$state" != Z ]] || return 1
+  grep -qa congodb-server.mjs "/proc/$pid/cmdline" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+mongo_running() { congodb_pid >/dev/null; }
+
+# True while process $1 runs (a zombie, which `kill -0` still finds, does not count).
+process_alive() {
+  local state
+  read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 1
+  [[ "$state" != Z ]]
+}
+
+mongo_status() {
+  if mongo_running; then
+    echo "mongo: CongoDB (MongoDB wire-compatible test peer, not mongod) running at $(cat "$MONGO_URL_FILE") (log in $MONGO_LOG)"
+  else
+    echo "mongo: not running"
+  fi
+}
+
+mongo_start() {
+  if mongo_running && [[ -s "$MONGO_URL_FILE" ]]; then
+    log "mongo: already running at $(cat "$MONGO_URL_FILE")"
+    return 0
+  fi
+  (mongo_stop) >/dev/null 2>&1 || true # a stale directory from a crash or a reboot
+  local entry
+  entry=$(congodb_install) || exit 1
+  mkdir -p "$MONGO_DIR"
+
+  # Another process may take the port between the check and the start: then try the next one.
+  local port=$MONGO_DEFAULT_PORT attempt pid waited
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port_from "$port") || die "mongo: no free port from $MONGO_DEFAULT_PORT upwards"
+    # Its own session, so that it outlives this script and the job control of whoever started it.
+    setsid node "$CONGODB_SCRIPT" "$entry" "$port" >"$MONGO_LOG" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$MONGO_PID_FILE"
+    for ((waited = 0; waited < 300; waited++)); do # 30 s
+      if grep -q "congodb: ready" "$MONGO_LOG" 2>/dev/null && port_in_use "$port"; then break 2; fi
+      process_alive "$pid" || break
+      sleep 0.1
+    done
+    if process_alive "$pid"; then
+      kill -KILL "$pid" 2>/dev/null || true
+      tail -n 20 "$MONGO_LOG" >&2 || true
+      die "mongo: CongoDB did not answer on port $port within 30 s (log: $MONGO_LOG)"
+    fi
+    if [[ $attempt -eq 5 ]] || ! grep -q "EADDRINUSE" "$MONGO_LOG" 2>/dev/null; then
+      tail -n 20 "$MONGO_LOG" >&2 || true
+      die "mongo: CongoDB did not start (log: $MONGO_LOG)"
+    fi
+    port=$((port + 1))
+  done
+  echo "mongodb://127.0.0.1:$port/$MONGO_DATABASE?directConnection=true" >"$MONGO_URL_FILE"
+  log "mongo: CongoDB (wire-compatible test peer, not mongod) running at $(cat "$MONGO_URL_FILE")"
+}
+
+mongo_stop() {
+  if [[ ! -d "$MONGO_DIR" ]]; then
+    log "mongo: not running"
+    return 0
+  fi
+  local pid waited
+  if pid=$(congodb_pid); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((waited = 0; waited < 100; waited++)); do # 10 s
+      process_alive "$pid" || break
+      sleep 0.1
+    done
+    if process_alive "$pid"; then
+      log "mongo: CongoDB did not stop on SIGTERM: killing process $pid"
+      kill -KILL "$pid" 2>/dev/null || true
+    else
+      log "mongo: stopped"
+    fi
+  else
+    log "mongo: not running; removing $MONGO_DIR"
+  fi
+  rm -rf "$MONGO_DIR"
+}
+
+mongo_env() {
+  mongo_running && [[ -s "$MONGO_URL_FILE" ]] || die "mongo: not running (scripts/test-services.sh start)"
+  echo "export COHORT_TEST_MONGO_URL='$(cat "$MONGO_URL_FILE")'"
+  # Tests skip, naming the reason, the cases where this peer is known to differ from MongoDB.
+  echo "export COHORT_TEST_MONGO_PEER=congodb"
 }
 
 # ---- commands --------------------------------------------------------------------------------------------------

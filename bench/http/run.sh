@@ -3,7 +3,7 @@
 # size on the same machine (the reference: what a fixed-response server does here). See README.md.
 #   bench/http/run.sh          (`make bench-http` installs wrk and nginx first)
 # Environment (defaults): BENCH_USERS (100000), BENCH_PRODUCTS (1000), BENCH_DURATION (10s), BENCH_WARMUP (2s),
-#   BENCH_THREADS (2), BENCH_CONNECTIONS (64), COHORT_BIN (build/release/cohort, built when not given).
+#   BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_COHORT_BIN (build/release/cohort, built when not given).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,17 +61,18 @@ require_tools() {
 }
 
 build_cohort() {
-  if [[ -n "${COHORT_BIN:-}" ]]; then
-    [[ -x "$COHORT_BIN" ]] || die "COHORT_BIN=$COHORT_BIN is not executable"
+  if [[ -n "${BENCH_COHORT_BIN:-}" ]]; then
+    [[ -x "$BENCH_COHORT_BIN" ]] || die "BENCH_COHORT_BIN=$BENCH_COHORT_BIN is not executable"
     return 0
   fi
-  COHORT_BIN=$ROOT/build/release/cohort
   log "building the release binary"
   (
     cd "$ROOT"
     if [[ ! -f build/release/build.ninja ]]; then cmake --preset release; fi
     cmake --build --preset release
   ) >&2 || die "the release build failed"
+  BENCH_COHORT_BIN=$ROOT/build/release/cohort
+  [[ -x "$BENCH_COHORT_BIN" ]] || die "the release build left no binary at $BENCH_COHORT_BIN"
 }
 
 # Waits until GET http://127.0.0.1:$1$2 answers 200, while process $3 runs; $4 is its log for failures.
@@ -96,7 +97,7 @@ start_cohort() {
   log "cohort demo: $USERS users, $PRODUCTS products"
   local started=$SECONDS
   env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS \
-    "$COHORT_BIN" demo --data-dir "$data" --users "$USERS" --products "$PRODUCTS" --seed 42 >"$WORK/demo.log" 2>&1 ||
+    "$BENCH_COHORT_BIN" demo --data-dir "$data" --users "$USERS" --products "$PRODUCTS" --seed 42 >"$WORK/demo.log" 2>&1 ||
     {
       tail -n 30 "$WORK/demo.log" >&2
       die "cohort demo failed"
@@ -104,7 +105,7 @@ start_cohort() {
   log "cohort demo took $((SECONDS - started)) s"
 
   env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS \
-    "$COHORT_BIN" serve --data-dir "$data" --host 127.0.0.1 --port 0 --port-file "$port_file" \
+    "$BENCH_COHORT_BIN" serve --data-dir "$data" --host 127.0.0.1 --port 0 --port-file "$port_file" \
     >"$WORK/cohort.log" 2>&1 &
   COHORT_PID=$!
   for ((i = 0; i < 300; i++)); do

@@ -12,7 +12,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kAlreadyExists: return 409;
     case ErrorCode::kFailedPrecondition: return 409;
-    case ErrorCode::kResourceExhausted: return 413;
+    case ErrorCode::kResourceExhausted: return 422;  // a limit of the request: too many rows, too large
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kDeadlineExceeded: return 504;
     case ErrorCode::kInternal: return 500;

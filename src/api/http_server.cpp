@@ -5,7 +5,8 @@
 
 // ThreadSanitizer does not model std::atomic_thread_fence (g++ -Wtsan says so). Asio's per-handler fences
 // duplicate the ordering its scheduler and strand mutexes already give, so a TSan build leaves them out
-// rather than risk false reports. This file is the only one that includes Asio, so both builds stay ODR-clean.
+// rather than risk false reports. This file is the only one that includes Asio, so both builds stay
+// ODR-clean.
 #if defined(__SANITIZE_THREAD__) && !defined(BOOST_ASIO_DISABLE_FENCED_BLOCK)
 #define BOOST_ASIO_DISABLE_FENCED_BLOCK
 #endif
@@ -23,9 +24,12 @@
 #include <unordered_map>
 #include <vector>
 
-// Asio's scheduler, once inlined at -O2, trips -Wnull-dereference (a thread_info pointer it knows is set).
+// False positives from Boost once inlined at -O2: Asio's scheduler trips -Wnull-dereference (a thread_info
+// pointer it knows is set), and Beast's boost::optional<content length> trips -Wmaybe-uninitialized under
+// ASan.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -72,8 +76,8 @@ constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 bool IsValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestIdLength) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -124,8 +128,10 @@ thread_local const void* tl_worker_of = nullptr;
 
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, Handler handler) : options_(std::move(options)), handler_(std::move(handler)) {
-    if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  Impl(HttpServerOptions options, Handler handler)
+      : options_(std::move(options)), handler_(std::move(handler)) {
+    if (options_.threads <= 0)
+      options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   ~Impl() { Stop(); }
   Impl(const Impl&) = delete;
@@ -167,7 +173,7 @@ class HttpServer::Impl {
   std::mutex lifecycle_mutex_;
   bool running_ = false;
   std::unique_ptr<asio::io_context> context_;
-  std::unique_ptr<tcp::acceptor> acceptor_;     // used on its strand only while the workers run
+  std::unique_ptr<tcp::acceptor> acceptor_;           // used on its strand only while the workers run
   std::unique_ptr<asio::steady_timer> accept_retry_;  // same strand as acceptor_
   std::vector<std::thread> workers_;
 };
@@ -183,12 +189,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     server_.Register(this, weak_from_this());
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
   }
 
   // From any thread: an idle connection is closed now, a busy one after its current response.
   void RequestShutdown() {
-    asio::post(stream_.get_executor(), beast::bind_front_handler(&Session::OnShutdownRequested, shared_from_this()));
+    asio::post(stream_.get_executor(),
+               beast::bind_front_handler(&Session::OnShutdownRequested, shared_from_this()));
   }
 
  private:
@@ -239,7 +247,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, std::size_t /*bytes*/) {
@@ -249,16 +258,19 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return SendProtocolError(413, "payload_too_large",
-                               "the request body exceeds " + std::to_string(server_.options().body_limit) + " bytes");
+      return SendProtocolError(
+          413, "payload_too_large",
+          "the request body exceeds " + std::to_string(server_.options().body_limit) + " bytes");
     }
     if (ec == http::error::header_limit) {
-      return SendProtocolError(431, "request_header_fields_too_large",
-                               "the request header section exceeds " + std::to_string(kHeaderLimit) + " bytes");
+      return SendProtocolError(
+          431, "request_header_fields_too_large",
+          "the request header section exceeds " + std::to_string(kHeaderLimit) + " bytes");
     }
     // The client closed the connection (possibly mid-request): nobody to answer.
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return;
-    if (ec.category() == HttpErrorCategory()) return SendProtocolError(400, "bad_request", "malformed HTTP request");
+    if (ec.category() == HttpErrorCategory())
+      return SendProtocolError(400, "bad_request", "malformed HTTP request");
     // Timeout, reset, or the server is stopping: close without an answer.
   }
 
@@ -312,7 +324,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     parser_.reset();
     log_request_id_ = request_id;
-    SendResponse(ErrorResponse(status, code, message), request_id, version, /*keep_alive=*/false, /*head=*/false);
+    SendResponse(ErrorResponse(status, code, message), request_id, version, /*keep_alive=*/false,
+                 /*head=*/false);
   }
 
   void SendResponse(HttpResponse&& response, const std::string& request_id, unsigned version, bool keep_alive,
@@ -348,7 +361,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
     spdlog::info("{} {} {} {} {}", log_request_id_, log_method_, log_path_, log_status_, micros);
     response_ = {};
     if (ec) return;
@@ -367,7 +381,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void Drain() {
-    stream_.async_read_some(buffer_.prepare(kReadChunk), beast::bind_front_handler(&Session::OnDrained, shared_from_this()));
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            beast::bind_front_handler(&Session::OnDrained, shared_from_this()));
   }
 
   void OnDrained(beast::error_code ec, std::size_t /*bytes*/) {

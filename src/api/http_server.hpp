@@ -34,7 +34,7 @@ struct HttpServerOptions {
   int threads = 0;            // 0 = std::thread::hardware_concurrency()
   std::size_t body_limit = 4 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{10'000};    // to receive a whole request once it started; also the
-                                                      // limit for writing a response
+                                                     // limit for writing a response
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::chrono::milliseconds shutdown_grace{10'000};  // max wait for in-flight requests on stop
 };
@@ -63,7 +63,7 @@ class HttpServer {
   // has completed. Returns at once when the server is not running.
   void RunUntilSignal();
 
-  // The bound port once Start() succeeded, else 0.
+  // The bound port while the server runs, else 0.
   std::uint16_t port() const;
 
  private:

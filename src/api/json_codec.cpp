@@ -112,19 +112,25 @@ int NestingDepth(std::string_view text) {
   return deepest;
 }
 
-}  // namespace
-
-Result<Json> ParseJsonBody(const HttpRequest& request) {
+template <typename J>
+Result<J> ParseBody(const HttpRequest& request) {
   if (!request.content_type.empty() && request.content_type.find("json") == std::string::npos)
     return Invalid(fmt::format("Content-Type must be application/json, not '{}'", request.content_type));
   if (request.body.empty()) return Invalid("the request body is empty; a JSON document is expected");
   if (NestingDepth(request.body) > kMaxJsonDepth)
     return Invalid(fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
   try {
-    return Json::parse(request.body);
-  } catch (const Json::exception& e) {
+    return J::parse(request.body);
+  } catch (const typename J::exception& e) {
     return Invalid(fmt::format("malformed JSON: {}", e.what()));
   }
+}
+
+}  // namespace
+
+Result<Json> ParseJsonBody(const HttpRequest& request) { return ParseBody<Json>(request); }
+Result<nlohmann::ordered_json> ParseOrderedJsonBody(const HttpRequest& request) {
+  return ParseBody<nlohmann::ordered_json>(request);
 }
 
 HttpResponse JsonResponse(int status, const Json& body) {

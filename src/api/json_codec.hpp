@@ -16,6 +16,8 @@ inline constexpr int kMaxJsonDepth = 32;
 
 // Parses a request body as JSON: 400 for malformed JSON or nesting deeper than kMaxJsonDepth.
 Result<Json> ParseJsonBody(const HttpRequest& request);
+// The same, keeping the written order of object keys (it matters in a pipeline's $sort).
+Result<nlohmann::ordered_json> ParseOrderedJsonBody(const HttpRequest& request);
 HttpResponse JsonResponse(int status, const Json& body);
 
 Result<domain::User> UserFromJson(const Json& json);

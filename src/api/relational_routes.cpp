@@ -5,6 +5,7 @@
 #include "api/error_response.hpp"
 #include "api/json_codec.hpp"
 #include "api/request_params.hpp"
+#include "api/route_handler.hpp"
 #include "domain/validation.hpp"
 
 namespace cohort::api {
@@ -12,16 +13,6 @@ namespace {
 
 using domain::Product;
 using domain::User;
-
-// Runs a handler body that returns Result<HttpResponse>, turning its error into the JSON error answer.
-template <typename Body>
-RouteHandler Handle(Body body) {
-  return [body = std::move(body)](const HttpRequest& request) -> HttpResponse {
-    Result<HttpResponse> response = body(request);
-    if (!response) return ErrorResponse(response.error());
-    return std::move(response).value();
-  };
-}
 
 Result<std::string> IdParam(const HttpRequest& request, std::string_view what) {
   std::string id(request.PathParam("id"));

@@ -14,9 +14,9 @@ constexpr std::size_t kNoRoute = static_cast<std::size_t>(-1);
 // Paths echoed in error messages are cut to this many bytes.
 constexpr std::size_t kMaxEchoedPath = 256;
 
-// Splits "/a/b/" into {"a", "b"}; "/" gives no segment. An empty segment inside ("/a//b") is kept, and matches
-// no pattern. Returns the number of segments, or max + 1 when there are more than `max` (the caller then
-// knows nothing can match and the array holds only the first `max`).
+// Splits "/a/b/" into {"a", "b"}; "/" gives no segment. An empty segment inside ("/a//b") is kept, and
+// matches no pattern. Returns the number of segments, or max + 1 when there are more than `max` (the caller
+// then knows nothing can match and the array holds only the first `max`).
 std::size_t SplitPath(std::string_view path, std::string_view* out, std::size_t max) {
   if (path.empty() || path.front() != '/') return max + 1;
   path.remove_prefix(1);
@@ -116,7 +116,8 @@ std::size_t Router::FindRoute(const Node& node, const std::string_view* segments
     return kNoRoute;
   }
   if (const Node* child = node.FindStatic(segments[0])) {
-    if (const auto found = FindRoute(*child, segments + 1, count - 1, method); found != kNoRoute) return found;
+    if (const auto found = FindRoute(*child, segments + 1, count - 1, method); found != kNoRoute)
+      return found;
   }
   if (node.param && !segments[0].empty()) return FindRoute(*node.param, segments + 1, count - 1, method);
   return kNoRoute;
@@ -128,7 +129,8 @@ void Router::CollectMethods(const Node& node, const std::string_view* segments, 
     route_indices.insert(route_indices.end(), node.routes.begin(), node.routes.end());
     return;
   }
-  if (const Node* child = node.FindStatic(segments[0])) CollectMethods(*child, segments + 1, count - 1, route_indices);
+  if (const Node* child = node.FindStatic(segments[0]))
+    CollectMethods(*child, segments + 1, count - 1, route_indices);
   if (node.param && !segments[0].empty()) CollectMethods(*node.param, segments + 1, count - 1, route_indices);
 }
 
@@ -139,7 +141,8 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
   if (count <= max_depth_) {
     auto index = FindRoute(*root_, segments.data(), count, request.method);
     // RFC 9110 §9.1: a server that supports GET supports HEAD; the server sends the headers only.
-    if (index == kNoRoute && request.method == "HEAD") index = FindRoute(*root_, segments.data(), count, "GET");
+    if (index == kNoRoute && request.method == "HEAD")
+      index = FindRoute(*root_, segments.data(), count, "GET");
     if (index != kNoRoute) {
       const Route& route = routes_[index];
       for (const auto& [position, name] : route.params)
@@ -162,8 +165,9 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
       if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
           std::find(methods.begin(), methods.end(), "HEAD") == methods.end())
         allow += ", HEAD";
-      HttpResponse response = ErrorResponse(
-          405, "method_not_allowed", "method " + request.method + " not allowed for " + EchoPath(request.path));
+      HttpResponse response =
+          ErrorResponse(405, "method_not_allowed",
+                        "method " + request.method + " not allowed for " + EchoPath(request.path));
       response.headers.emplace_back("Allow", std::move(allow));
       return response;
     }

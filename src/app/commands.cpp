@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -14,8 +15,10 @@
 #include "api/error_response.hpp"
 #include "api/http_server.hpp"
 #include "api/relational_routes.hpp"
+#include "api/event_routes.hpp"
 #include "api/system_routes.hpp"
-#include "store/relational/relational_store.hpp"
+#include "app/import.hpp"
+#include "app/stores.hpp"
 
 namespace cohort::app {
 namespace {
@@ -26,21 +29,6 @@ bool IsLoopback(const std::string& host) {
 
 int ThreadCount(const Config& config) {
   return config.threads > 0 ? config.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-}
-
-// Opens the relational store (creating the data folder for SQLite) and applies migrations.
-Result<std::unique_ptr<store::RelationalStore>> OpenStore(const Config& config, std::size_t connections) {
-  if (config.postgres_url.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec)
-      return Error{ErrorCode::kUnavailable,
-                   fmt::format("cannot create data folder '{}': {}", config.data_dir, ec.message()), {}};
-  }
-  COHORT_ASSIGN_OR_RETURN(auto store, store::OpenRelationalStore(config.SqlitePath(), config.postgres_url, connections));
-  COHORT_ASSIGN_OR_RETURN(int version, store->Migrate());
-  spdlog::info("relational store: backend={} schema_version={}", store->backend(), version);
-  return store;
 }
 
 int Fail(const Error& error) {
@@ -61,7 +49,10 @@ void WritePortFile(const std::string& path, std::uint16_t port) {
 }  // namespace
 
 void SetUpLogging(const Config& config) {
-  auto logger = spdlog::stderr_color_mt("cohort");
+  // Asynchronous: a request's log line never waits for the terminal. When the queue is full the oldest
+  // lines are dropped rather than slowing the server.
+  spdlog::init_thread_pool(8192, 1);
+  auto logger = spdlog::create_async_nb<spdlog::sinks::stderr_color_sink_mt>("cohort");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_default_logger(logger);
@@ -69,8 +60,8 @@ void SetUpLogging(const Config& config) {
 
 int RunServe(const Config& config, const std::optional<std::string>& port_file) {
   const int threads = ThreadCount(config);
-  auto store = OpenStore(config, static_cast<std::size_t>(threads) + 2);
-  if (!store) return Fail(store.error());
+  auto stores = OpenStores(config, static_cast<std::size_t>(threads) + 2);
+  if (!stores) return Fail(stores.error());
 
   api::Authenticator auth(config.api_keys);
   std::string host = config.host;
@@ -84,14 +75,22 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   }
 
   api::Router router;
-  store::RelationalStore& relational = **store;
-  api::AddSystemRoutes(router, {[&relational] { return relational.Ping(); },
-                                [&relational] {
+  store::RelationalStore& relational = *stores->relational;
+  store::EventStore& events = *stores->events;
+  api::AddSystemRoutes(router, {[&relational, &events]() -> Result<void> {
+                                  COHORT_TRY(relational.Ping());
+                                  return events.Ping();
+                                },
+                                [&relational, &events] {
                                   return api::Json{{"relational",
                                                     {{"backend", relational.backend()},
-                                                     {"statements", relational.statement_count()}}}};
+                                                     {"statements", relational.statement_count()}}},
+                                                   {"events", {{"backend", events.backend()}}}};
                                 }});
   api::AddRelationalRoutes(router, relational);
+  api::AddEventRoutes(router, events, relational,
+                      {.pipeline_limits = {.max_rows = config.pipeline_max_rows,
+                                           .timeout = std::chrono::milliseconds(config.pipeline_timeout_ms)}});
 
   api::HttpServerOptions options;
   options.host = host;
@@ -118,31 +117,51 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
 }
 
 int RunMigrate(const Config& config) {
-  auto store = OpenStore(config, 1);
-  if (!store) return Fail(store.error());
-  fmt::print("schema is at version {} ({})\n", (*store)->SchemaVersion().value(), (*store)->backend());
+  auto stores = OpenStores(config, 1);
+  if (!stores) return Fail(stores.error());
+  fmt::print("relational schema at version {} ({}); event store ready ({})\n",
+             stores->relational->SchemaVersion().value(), stores->relational->backend(), stores->events->backend());
   return 0;
 }
 
+int RunImport(const Config& config, const std::string& kind, const std::string& path) {
+  auto stores = OpenStores(config, 2);
+  if (!stores) return Fail(stores.error());
+  return kind == "retail" ? RunImportRetail(*stores, path) : RunImportEvents(*stores, path);
+}
+
 int RunDemo(const Config& config, const DemoOptions& options) {
-  auto store = OpenStore(config, 1);
-  if (!store) return Fail(store.error());
-  auto empty = (*store)->IsEmpty();
+  auto stores = OpenStores(config, 1);
+  if (!stores) return Fail(stores.error());
+  store::RelationalStore& relational = *stores->relational;
+  auto empty = relational.IsEmpty();
   if (!empty) return Fail(empty.error());
   if (!*empty) {
     fmt::print("the store already holds data; the demo data set is loaded only into an empty store\n");
     return 0;
   }
-  if (auto r = (*store)->UpsertProducts(DemoProducts(options)); !r) return Fail(r.error());
-  constexpr int kBatch = 5000;
+  const auto products = DemoProducts(options);
+  if (auto r = relational.UpsertProducts(products); !r) return Fail(r.error());
+  constexpr int kBatch = 2000;
+  const DemoEventGenerator generator(options, products);
+  std::size_t total_events = 0;
   const bool tty = isatty(fileno(stdout)) != 0;
   for (int first = 1; first <= options.users; first += kBatch) {
     const int count = std::min(kBatch, options.users - first + 1);
-    if (auto r = (*store)->CreateUsers(DemoUsers(options, first, count)); !r) return Fail(r.error());
-    if (tty) fmt::print("\rdemo: {} of {} users", first + count - 1, options.users);
+    const auto users = DemoUsers(options, first, count);
+    if (auto r = relational.CreateUsers(users); !r) return Fail(r.error());
+    std::vector<domain::Event> batch;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      auto events = generator.ForUser(first + static_cast<int>(i));
+      batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+    }
+    auto appended = stores->events->Append(batch);
+    if (!appended) return Fail(appended.error());
+    total_events += appended->accepted;
+    if (tty) fmt::print("\rdemo: {} of {} users, {} events", first + count - 1, options.users, total_events);
   }
-  fmt::print("{}demo: {} users and {} products created (seed {})\n", tty ? "\n" : "", options.users,
-             options.products, options.seed);
+  fmt::print("{}demo: {} users, {} products and {} events created (seed {})\n", tty ? "\n" : "", options.users,
+             options.products, total_events, options.seed);
   return 0;
 }
 

@@ -12,6 +12,8 @@ namespace cohort::app {
 int RunServe(const Config& config, const std::optional<std::string>& port_file);
 int RunMigrate(const Config& config);
 int RunDemo(const Config& config, const DemoOptions& options);
+// `kind` is "events" or "retail".
+int RunImport(const Config& config, const std::string& kind, const std::string& path);
 
 void SetUpLogging(const Config& config);
 

@@ -71,6 +71,12 @@ const std::vector<Setting>& Settings() {
        Number(&Config::idle_timeout_ms, 100, 3'600'000)},
       {"store.postgres_url", "COHORT_POSTGRES_URL", "PostgreSQL URI; empty: embedded SQLite",
        Text(&Config::postgres_url)},
+      {"store.mongo_url", "COHORT_MONGO_URL", "MongoDB URI for the event store; empty: events beside the users",
+       Text(&Config::mongo_url)},
+      {"pipeline.max_rows", "COHORT_PIPELINE_MAX_ROWS", "largest result of an aggregation pipeline",
+       Number(&Config::pipeline_max_rows, 1, 10'000'000)},
+      {"pipeline.timeout_ms", "COHORT_PIPELINE_TIMEOUT_MS", "time limit of an aggregation pipeline",
+       Number(&Config::pipeline_timeout_ms, 10, 600'000)},
       {"auth.api_keys", "COHORT_API_KEYS", "KEY:ROLE,... with ROLE read|write|admin; empty: open, loopback only",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = CheckApiKeys(v)) return e;

@@ -23,6 +23,9 @@ struct Config {
   int read_timeout_ms = 10'000;
   int idle_timeout_ms = 60'000;
   std::string postgres_url;  // empty: the embedded SQLite store
+  std::string mongo_url;     // set: events in MongoDB
+  std::size_t pipeline_max_rows = 10'000;
+  int pipeline_timeout_ms = 5'000;
   std::string api_keys;      // "KEY:ROLE,KEY:ROLE"; empty: open, loopback only
   std::string log_level = "info";
 

@@ -1,5 +1,6 @@
 #include "app/demo_data.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <random>
@@ -130,6 +131,117 @@ std::vector<domain::User> DemoUsers(const DemoOptions& options, int first, int c
     users.push_back(std::move(u));
   }
   return users;
+}
+
+DemoEventGenerator::DemoEventGenerator(const DemoOptions& options, const std::vector<domain::Product>& products)
+    : options_(options), products_(products) {
+  std::mt19937_64 rng(options.seed * 104729 + 3);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    auto it = std::find(names.begin(), names.end(), products[i].category);
+    if (it == names.end()) {
+      names.push_back(products[i].category);
+      categories_.emplace_back();
+      it = names.end() - 1;
+    }
+    const auto c = static_cast<std::size_t>(it - names.begin());
+    category_of_.push_back(c);
+    categories_[c].by_popularity.push_back(i);
+  }
+  for (auto& category : categories_) {
+    std::shuffle(category.by_popularity.begin(), category.by_popularity.end(), rng);
+    for (std::size_t rank = 1; rank <= category.by_popularity.size(); ++rank)
+      category.weights.push_back(1.0 / std::pow(static_cast<double>(rank), 1.1));
+    category_weights_.push_back(static_cast<double>(category.by_popularity.size()));
+  }
+  companion_of_.resize(products.size());
+  for (const auto& category : categories_) {
+    const auto& members = category.by_popularity;
+    for (std::size_t k = 0; k < members.size(); ++k)
+      companion_of_[members[k]] = members[(k * 7 + 3) % members.size()];
+  }
+}
+
+std::vector<domain::Event> DemoEventGenerator::ForUser(int user_index) const {
+  std::vector<domain::Event> events;
+  if (products_.empty()) return events;
+  std::seed_seq seq{options_.seed, static_cast<std::uint64_t>(user_index), std::uint64_t{0xE7}};
+  std::mt19937_64 rng(seq);
+  std::uniform_real_distribution<double> unit(0, 1);
+  constexpr std::int64_t kDay = 86'400'000'000LL;
+  const double archetype = unit(rng);
+  if (archetype < 0.08) return events;  // registered, never active
+  const bool heavy = archetype < 0.11;
+  const bool churned = !heavy && archetype < 0.30;
+
+  const std::int64_t until = options_.until_micros;
+  const std::int64_t signup = until - std::uniform_int_distribution<std::int64_t>(1, 365)(rng) * kDay;
+  std::int64_t end = until;
+  if (churned) end = std::min(until, signup + std::uniform_int_distribution<std::int64_t>(5, 200)(rng) * kDay);
+  const double weeks = static_cast<double>(end - signup) / static_cast<double>(7 * kDay);
+  const double weekly = heavy ? 3.0 : std::exp(std::normal_distribution<double>(std::log(0.5), 0.7)(rng));
+  const int sessions = std::min(400, static_cast<int>(std::poisson_distribution<int>(std::max(0.3, weekly * weeks))(rng)) + 1);
+
+  std::discrete_distribution<std::size_t> any_category(category_weights_.begin(), category_weights_.end());
+  const std::size_t favourite[2] = {any_category(rng), any_category(rng)};
+  auto pick_product = [&](std::size_t category) {
+    const auto& c = categories_[category];
+    return c.by_popularity[std::discrete_distribution<std::size_t>(c.weights.begin(), c.weights.end())(rng)];
+  };
+  const double cart_rate = heavy ? 0.45 : 0.22;
+  const double buy_rate = heavy ? 0.8 : 0.5;
+  int counter = 0;
+  auto add = [&](std::string_view type, std::size_t product, std::int64_t ts, int session, std::int64_t quantity) {
+    domain::Event e;
+    e.event_id = fmt::format("d{}-{}", user_index, counter++);
+    e.user_id = fmt::format("u{:06}", user_index);
+    e.type = std::string(type);
+    e.product_id = products_[product].id;
+    e.category = products_[product].category;
+    e.price = products_[product].price;
+    e.quantity = quantity;
+    e.ts_micros = ts;
+    e.properties = fmt::format(R"({{"session":{},"device":"{}"}})", session, unit(rng) < 0.6 ? "mobile" : "desktop");
+    events.push_back(std::move(e));
+  };
+
+  std::vector<std::int64_t> starts;
+  while (static_cast<int>(starts.size()) < sessions) {
+    const std::int64_t day = signup + static_cast<std::int64_t>(unit(rng) * static_cast<double>(end - signup));
+    const auto weekday = ((day / kDay) + 4) % 7;  // 1970-01-01 was a Thursday; 5 and 6 are the weekend
+    if (weekday < 5 && unit(rng) > 0.75) continue;
+    const double hour = std::clamp(std::normal_distribution<double>(19.0, 3.5)(rng), 0.0, 23.9);
+    starts.push_back(day - day % kDay + static_cast<std::int64_t>(hour * 3.6e9));
+  }
+  std::sort(starts.begin(), starts.end());
+  for (int s = 0; s < sessions; ++s) {
+    std::int64_t ts = starts[static_cast<std::size_t>(s)];
+    if (ts >= until) continue;
+    const int views = 1 + std::min(7, static_cast<int>(std::geometric_distribution<int>(0.4)(rng)));
+    std::size_t product = pick_product(unit(rng) < 0.75 ? favourite[unit(rng) < 0.6 ? 0 : 1] : any_category(rng));
+    std::vector<std::size_t> carted;
+    for (int v = 0; v < views; ++v) {
+      add(domain::kView, product, ts, s, 1);
+      ts += std::uniform_int_distribution<std::int64_t>(20, 180)(rng) * 1'000'000;
+      if (unit(rng) < cart_rate) {
+        add(domain::kAddToCart, product, ts, s, 1);
+        carted.push_back(product);
+        ts += std::uniform_int_distribution<std::int64_t>(10, 90)(rng) * 1'000'000;
+      }
+      product = unit(rng) < 0.35 ? companion_of_[product]
+                                 : pick_product(unit(rng) < 0.7 ? category_of_[product] : any_category(rng));
+    }
+    for (std::size_t item : carted) {
+      const double r = unit(rng);
+      if (r < buy_rate) {
+        add(domain::kPurchase, item, ts, s, unit(rng) < 0.9 ? 1 : std::uniform_int_distribution<std::int64_t>(2, 3)(rng));
+      } else if (r < buy_rate + 0.1) {
+        add(domain::kRemoveFromCart, item, ts, s, 1);
+      }
+      ts += std::uniform_int_distribution<std::int64_t>(5, 30)(rng) * 1'000'000;
+    }
+  }
+  return events;
 }
 
 }  // namespace cohort::app

@@ -3,9 +3,11 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "common/time.hpp"
 
 namespace {
 
@@ -57,6 +59,20 @@ int main(int argc, char** argv) {
   demo->add_option("--users", demo_options.users, "number of users")->check(CLI::Range(1, 10'000'000));
   demo->add_option("--products", demo_options.products, "number of products")->check(CLI::Range(1, 1'000'000));
   demo->add_option("--seed", demo_options.seed, "random seed: the same seed gives the same data");
+  std::optional<std::string> until;
+  demo->add_option("--until", until, "events end at this RFC 3339 time (default: today 00:00 UTC)");
+
+  auto* import = app.add_subcommand("import", "Import events from a file");
+  import->require_subcommand(1);
+  std::string import_file;
+  auto* import_events = import->add_subcommand(
+      "events", "NDJSON (one event per line) or CSV with a header naming the event fields");
+  auto* import_retail = import->add_subcommand(
+      "retail", "The UCI Online Retail CSV layout: creates countries, users, products and purchase events");
+  for (auto* cmd : {import_events, import_retail}) {
+    common.AddTo(cmd);
+    cmd->add_option("FILE", import_file, "the file to import")->required()->check(CLI::ExistingFile);
+  }
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -77,8 +93,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   cohort::app::SetUpLogging(*config);
-  if (serve->parsed()) return cohort::app::RunServe(*config, port_file);
-  if (migrate->parsed()) return cohort::app::RunMigrate(*config);
-  if (demo->parsed()) return cohort::app::RunDemo(*config, demo_options);
-  return 1;
+  const int code = [&]() -> int {
+    if (serve->parsed()) return cohort::app::RunServe(*config, port_file);
+    if (migrate->parsed()) return cohort::app::RunMigrate(*config);
+    if (demo->parsed()) {
+      if (until) {
+        auto t = cohort::ParseRfc3339(*until);
+        if (!t) {
+          std::cerr << "cohort: --until must be an RFC 3339 time, like 2026-11-01T00:00:00Z\n";
+          return 2;
+        }
+        demo_options.until_micros = std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
+      } else {
+        const auto today = std::chrono::floor<std::chrono::days>(cohort::Clock::now());
+        demo_options.until_micros = std::chrono::duration_cast<std::chrono::microseconds>(today.time_since_epoch()).count();
+      }
+      return cohort::app::RunDemo(*config, demo_options);
+    }
+    if (import_events->parsed()) return cohort::app::RunImport(*config, "events", import_file);
+    if (import_retail->parsed()) return cohort::app::RunImport(*config, "retail", import_file);
+    return 1;
+  }();
+  spdlog::shutdown();  // flushes the asynchronous log
+  return code;
 }

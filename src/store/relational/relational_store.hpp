@@ -31,6 +31,8 @@ class RelationalStore {
   virtual Result<domain::User> UpdateUser(std::string_view id, const domain::UserPatch& patch) = 0;
   virtual Result<void> DeleteUser(std::string_view id) = 0;
   virtual Result<domain::Page<domain::User>> ListUsers(const domain::UserQuery& query) = 0;  // one statement
+  // Which of the (distinct) `ids` are users; one statement per 512 ids.
+  virtual Result<std::vector<std::string>> ExistingUserIds(std::span<const std::string> ids) = 0;
 
   virtual Result<std::vector<domain::Country>> ListCountries() = 0;
   virtual Result<std::vector<domain::City>> ListCities(std::string_view country_code) = 0;

@@ -1,6 +1,8 @@
 // RelationalStore over the SQL layer: one implementation for SQLite and PostgreSQL. The statements are
 // the same text for both; only the timestamp rendering differs (see TimestampOut).
 
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "common/time.hpp"
@@ -141,6 +143,27 @@ class SqlRelationalStore final : public RelationalStore {
       page.items.push_back(UserFromRow(rows, r));
     if (rows.size() > static_cast<std::size_t>(query.limit)) page.next_after = page.items.back().id;
     return page;
+  }
+
+  Result<std::vector<std::string>> ExistingUserIds(std::span<const std::string> ids) override {
+    // Lists are padded to a power of two (repeating the last id) so that few statement shapes get prepared.
+    constexpr std::size_t kChunk = 512;
+    std::vector<std::string> found;
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    for (std::size_t start = 0; start < ids.size(); start += kChunk) {
+      const auto chunk = ids.subspan(start, std::min(kChunk, ids.size() - start));
+      std::string placeholders;
+      Params params;
+      const std::size_t padded = std::bit_ceil(chunk.size());
+      for (std::size_t i = 0; i < padded; ++i) {
+        params.emplace_back(chunk[std::min(i, chunk.size() - 1)]);
+        placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
+      }
+      COHORT_ASSIGN_OR_RETURN(Rows rows,
+                              lease->Execute(fmt::format("SELECT id FROM users WHERE id IN ({})", placeholders), params));
+      for (std::size_t r = 0; r < rows.size(); ++r) found.push_back(rows.Text(r, 0));
+    }
+    return found;
   }
 
   Result<std::vector<domain::Country>> ListCountries() override {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace cohort::store::sql {
@@ -20,6 +21,12 @@ double Rows::Double(std::size_t row, std::size_t col) const {
   double v = 0;
   if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
   return v;
+}
+
+Result<std::uint64_t> Connection::CopyRows(std::string_view table, std::span<const std::string_view>,
+                                           std::span<const Value>) {
+  return Error{ErrorCode::kFailedPrecondition, "bulk loading is not supported by this database",
+               fmt::format("CopyRows into '{}' on a driver without a bulk path", table)};
 }
 
 struct Database::Pool {

@@ -4,6 +4,7 @@
 // connections, with whole transactions that commit or roll back. Drivers: sqlite/, postgres/.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,6 +54,25 @@ class Connection {
   virtual Result<Rows> Execute(std::string_view sql, std::span<const Value> params = {}) = 0;
   // Runs several statements without parameters (migrations).
   virtual Result<void> ExecuteScript(std::string_view sql) = 0;
+
+  enum class Caching {
+    kPrepareAndKeep,  // as Execute: prepared once per connection and kept
+    kOneOff,          // planned for these parameters and not kept: ad-hoc SQL (compiled pipelines), whose variety
+                      // would otherwise grow the per-connection cache without bound
+  };
+  // Runs one statement like Execute, failing with kDeadlineExceeded once it has run for `time_limit`.
+  // SQLite checks the deadline from a progress handler. PostgreSQL sets statement_timeout with SET LOCAL
+  // semantics: inside the open transaction if there is one (restored afterwards), else inside a transaction of
+  // its own (BEGIN, set, statement, COMMIT: four statements sent and counted).
+  virtual Result<Rows> ExecuteWithTimeLimit(std::string_view sql, std::span<const Value> params,
+                                            std::chrono::milliseconds time_limit, Caching caching) = 0;
+
+  // Bulk-loads rows into `table` (its `columns`, in order): `values` holds the rows one after another,
+  // columns.size() values each. Returns the number of rows loaded. PostgreSQL streams them with COPY ... FROM
+  // STDIN; drivers without a bulk path (SQLite, where prepared INSERTs in a transaction are as fast) return
+  // kFailedPrecondition.
+  virtual Result<std::uint64_t> CopyRows(std::string_view table, std::span<const std::string_view> columns,
+                                         std::span<const Value> values);
   // False once the connection is known to be broken; the pool then drops it.
   virtual bool Healthy() const = 0;
 };

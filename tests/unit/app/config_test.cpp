@@ -11,7 +11,9 @@ namespace cohort::app {
 namespace {
 
 std::string WriteToml(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/cohort_config_test.toml";
+  // One file per test: ctest runs the tests of this file in parallel processes.
+  std::string path = ::testing::TempDir() + "/cohort_config_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
   std::ofstream(path) << text;
   return path;
 }

@@ -3,15 +3,57 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "store/sql/database.hpp"
 
 namespace cohort::store::sql {
 namespace {
+
+constexpr std::size_t kCopyChunkBytes = 256 * 1024;
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// One field of COPY's text format: \N for NULL; backslash, newline, carriage return and tab escaped, so that a
+// value can hold any of them (and "\." on a line of its own cannot end the data early).
+void AppendCopyField(std::string& out, const Value& value) {
+  if (std::holds_alternative<std::nullptr_t>(value)) {
+    out += "\\N";
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    out += std::to_string(*i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    if (std::isnan(*d)) {
+      out += "NaN";
+    } else if (std::isinf(*d)) {
+      out += *d > 0 ? "Infinity" : "-Infinity";
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", *d);
+    }
+  } else {
+    for (char c : std::get<std::string>(value)) {
+      switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: out += c;
+      }
+    }
+  }
+}
 
 class PgResult {
  public:
@@ -33,36 +75,83 @@ class PostgresConnection final : public Connection {
   Result<Rows> Execute(std::string_view sql, std::span<const Value> params) override {
     counter_->fetch_add(1, std::memory_order_relaxed);
     COHORT_ASSIGN_OR_RETURN(const std::string* name, Prepare(sql));
-    std::vector<std::string> text(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (std::holds_alternative<std::nullptr_t>(params[i])) continue;
-      if (const auto* v = std::get_if<std::int64_t>(&params[i])) {
-        text[i] = std::to_string(*v);
-      } else if (const auto* d = std::get_if<double>(&params[i])) {
-        text[i] = fmt::format("{}", *d);
-      } else {
-        text[i] = std::get<std::string>(params[i]);
-      }
-      values[i] = text[i].c_str();
-    }
-    PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(),
+    TextParams text(params);
+    PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), text.values.data(),
                                    nullptr, nullptr, 0));
-    COHORT_TRY(Check(result.get(), sql));
-    const int nrows = PQntuples(result.get());
-    const int ncols = PQnfields(result.get());
-    Rows rows(static_cast<std::size_t>(ncols));
-    for (int r = 0; r < nrows; ++r) {
-      for (int c = 0; c < ncols; ++c) {
-        if (PQgetisnull(result.get(), r, c)) {
-          rows.AddCell(std::nullopt);
-        } else {
-          rows.AddCell(std::string(PQgetvalue(result.get(), r, c),
-                                   static_cast<std::size_t>(PQgetlength(result.get(), r, c))));
-        }
-      }
+    return Collect(result.get(), sql);
+  }
+
+  Result<Rows> ExecuteWithTimeLimit(std::string_view sql, std::span<const Value> params,
+                                    std::chrono::milliseconds time_limit, Caching caching) override {
+    // statement_timeout only lasts as long as the transaction that sets it (SET LOCAL semantics), so that the
+    // limit never leaks into later statements on this pooled connection.
+    const bool own_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    if (own_transaction) COHORT_TRY(Execute("BEGIN", {}));
+    const std::string ms = std::to_string(std::max<std::int64_t>(1, time_limit.count()));
+    auto set = Execute("SELECT current_setting('statement_timeout'), set_config('statement_timeout', $1, true)",
+                       std::vector<Value>{ms});
+    if (!set) {
+      if (own_transaction) Rollback();
+      return std::move(set).error();
+    }
+    Result<Rows> rows = caching == Caching::kPrepareAndKeep ? Execute(sql, params) : ExecuteOneOff(sql, params);
+    if (!rows) {
+      if (own_transaction) Rollback();
+      return rows;
+    }
+    if (own_transaction) {
+      COHORT_TRY(Execute("COMMIT", {}));
+    } else {
+      COHORT_TRY(Execute("SELECT set_config('statement_timeout', $1, true)", std::vector<Value>{set->Text(0, 0)}));
     }
     return rows;
+  }
+
+  Result<std::uint64_t> CopyRows(std::string_view table, std::span<const std::string_view> columns,
+                                 std::span<const Value> values) override {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    if (columns.empty() || values.size() % columns.size() != 0)
+      return Error::Internal(fmt::format("CopyRows into {}: {} values for {} columns", table, values.size(),
+                                         columns.size()));
+    std::string command = "COPY " + QuoteIdentifier(table) + " (";
+    for (std::size_t c = 0; c < columns.size(); ++c) command += (c ? ", " : "") + QuoteIdentifier(columns[c]);
+    command += ") FROM STDIN";
+    {
+      PgResult start(PQexec(conn_, command.c_str()));
+      if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
+        COHORT_TRY(Check(start.get(), command));
+        return Error::Internal("COPY did not start: " + command);
+      }
+    }
+    std::string buffer;
+    buffer.reserve(kCopyChunkBytes + 4096);
+    bool sent = true;
+    for (std::size_t i = 0; i < values.size() && sent; ++i) {
+      AppendCopyField(buffer, values[i]);
+      buffer += (i + 1) % columns.size() == 0 ? '\n' : '\t';
+      if (buffer.size() >= kCopyChunkBytes) {
+        sent = PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) == 1;
+        buffer.clear();
+      }
+    }
+    if (sent && !buffer.empty()) sent = PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) == 1;
+    const std::string send_error = sent ? std::string() : PQerrorMessage(conn_);
+    // After a failed send, ending with an error message makes the server abandon the COPY.
+    PQputCopyEnd(conn_, sent ? nullptr : "client failed to send the rows");
+    std::optional<Result<std::uint64_t>> loaded;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      PgResult result(raw);
+      if (loaded && !loaded->ok()) continue;  // drain the rest, keep the first error
+      if (auto checked = Check(result.get(), command); !checked) {
+        loaded.emplace(std::move(checked).error());
+      } else {
+        loaded.emplace(static_cast<std::uint64_t>(std::strtoull(PQcmdTuples(result.get()), nullptr, 10)));
+      }
+    }
+    // The server's answer to an abandoned COPY would read as a cancellation; the cause is the connection.
+    if (!sent) return Error::Unavailable("COPY: sending rows failed: " + send_error);
+    if (!loaded) return Error::Internal("COPY returned no result: " + command);
+    return std::move(*loaded);
   }
 
   Result<void> ExecuteScript(std::string_view sql) override {
@@ -74,6 +163,55 @@ class PostgresConnection final : public Connection {
   bool Healthy() const override { return PQstatus(conn_) == CONNECTION_OK; }
 
  private:
+  // Parameters as libpq's text values (NULL as a null pointer).
+  struct TextParams {
+    explicit TextParams(std::span<const Value> params) : text(params.size()), values(params.size(), nullptr) {
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        if (std::holds_alternative<std::nullptr_t>(params[i])) continue;
+        if (const auto* v = std::get_if<std::int64_t>(&params[i])) {
+          text[i] = std::to_string(*v);
+        } else if (const auto* d = std::get_if<double>(&params[i])) {
+          text[i] = fmt::format("{}", *d);
+        } else {
+          text[i] = std::get<std::string>(params[i]);
+        }
+        values[i] = text[i].c_str();
+      }
+    }
+    std::vector<std::string> text;
+    std::vector<const char*> values;
+  };
+
+  // An unnamed statement: parsed, planned for these values and dropped.
+  Result<Rows> ExecuteOneOff(std::string_view sql, std::span<const Value> params) {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    TextParams text(params);
+    PgResult result(PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(params.size()), nullptr,
+                                 text.values.data(), nullptr, nullptr, 0));
+    return Collect(result.get(), sql);
+  }
+
+  Result<Rows> Collect(PGresult* result, std::string_view sql) const {
+    COHORT_TRY(Check(result, sql));
+    const int nrows = PQntuples(result);
+    const int ncols = PQnfields(result);
+    Rows rows(static_cast<std::size_t>(ncols));
+    for (int r = 0; r < nrows; ++r) {
+      for (int c = 0; c < ncols; ++c) {
+        if (PQgetisnull(result, r, c)) {
+          rows.AddCell(std::nullopt);
+        } else {
+          rows.AddCell(std::string(PQgetvalue(result, r, c), static_cast<std::size_t>(PQgetlength(result, r, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
+  void Rollback() {
+    if (auto r = Execute("ROLLBACK", {}); !r) spdlog::warn("rollback failed: {}", r.error().internal_message);
+  }
+
   Result<const std::string*> Prepare(std::string_view sql) {
     auto it = statements_.find(std::string(sql));
     if (it != statements_.end()) return &it->second;

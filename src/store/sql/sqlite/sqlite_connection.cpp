@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string>
 #include <unordered_map>
 
@@ -13,6 +14,8 @@ namespace cohort::store::sql {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// How often a time-limited statement checks its deadline: a few microseconds of work between checks.
+constexpr int kProgressInstructions = 1000;
 
 class SqliteConnection final : public Connection {
  public:
@@ -32,27 +35,41 @@ class SqliteConnection final : public Connection {
         sqlite3_clear_bindings(s);
       }
     } reset{stmt};
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::string name = fmt::format("${}", i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (index == 0) continue;  // parameter not used by this statement
-      COHORT_TRY(Bind(stmt, index, params[i]));
-    }
-    const int columns = sqlite3_column_count(stmt);
-    Rows rows(static_cast<std::size_t>(columns));
-    for (;;) {
-      const int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return MakeError(rc, sql);
-      for (int c = 0; c < columns; ++c) {
-        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
-          rows.AddCell(std::nullopt);
-        } else {
-          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-          rows.AddCell(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
-        }
+    return Run(stmt, params, sql);
+  }
+
+  Result<Rows> ExecuteWithTimeLimit(std::string_view sql, std::span<const Value> params,
+                                    std::chrono::milliseconds time_limit, Caching caching) override {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    sqlite3_stmt* stmt = nullptr;
+    if (caching == Caching::kPrepareAndKeep) {
+      COHORT_ASSIGN_OR_RETURN(stmt, Prepare(sql));
+    } else {
+      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return MakeError(rc, sql);
       }
     }
+    struct Cleanup {
+      sqlite3* db;
+      sqlite3_stmt* s;
+      bool keep;
+      ~Cleanup() {
+        sqlite3_progress_handler(db, 0, nullptr, nullptr);
+        if (keep) {
+          sqlite3_reset(s);
+          sqlite3_clear_bindings(s);
+        } else {
+          sqlite3_finalize(s);
+        }
+      }
+    } cleanup{db_, stmt, caching == Caching::kPrepareAndKeep};
+    Deadline deadline{std::chrono::steady_clock::now() + time_limit};
+    sqlite3_progress_handler(db_, kProgressInstructions, &Deadline::Passed, &deadline);
+    auto rows = Run(stmt, params, sql);
+    if (!rows && deadline.passed)
+      return Error{ErrorCode::kDeadlineExceeded, "the query took too long", rows.error().internal_message};
     return rows;
   }
 
@@ -71,6 +88,48 @@ class SqliteConnection final : public Connection {
   bool Healthy() const override { return true; }
 
  private:
+  // The progress handler's state: SQLite calls Passed every kProgressInstructions virtual-machine steps, and a
+  // non-zero return interrupts the statement (SQLITE_INTERRUPT).
+  struct Deadline {
+    std::chrono::steady_clock::time_point at;
+    bool passed = false;
+    static int Passed(void* self) {
+      auto* d = static_cast<Deadline*>(self);
+      d->passed = d->passed || std::chrono::steady_clock::now() >= d->at;
+      return d->passed ? 1 : 0;
+    }
+  };
+
+  Result<Rows> Run(sqlite3_stmt* stmt, std::span<const Value> params, std::string_view sql) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = fmt::format("${}", i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) continue;  // parameter not used by this statement
+      COHORT_TRY(Bind(stmt, index, params[i]));
+    }
+    const int columns = sqlite3_column_count(stmt);
+    Rows rows(static_cast<std::size_t>(columns));
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return MakeError(rc, sql);
+      for (int c = 0; c < columns; ++c) {
+        const int type = sqlite3_column_type(stmt, c);
+        if (type == SQLITE_NULL) {
+          rows.AddCell(std::nullopt);
+        } else if (type == SQLITE_FLOAT) {
+          // SQLite's own text for a REAL keeps 15 significant digits; the shortest form that reads back as the
+          // same double is exact, and what PostgreSQL sends.
+          rows.AddCell(fmt::format("{}", sqlite3_column_double(stmt, c)));
+        } else {
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+          rows.AddCell(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
   Result<sqlite3_stmt*> Prepare(std::string_view sql) {
     auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second;

@@ -1,0 +1,54 @@
+#pragma once
+// Behavioural events as documents, behind one interface: idempotent batch ingestion, per-user history
+// (indexed by user and time) and read-only aggregation pipelines. Backends: sqlite/, postgres/, mongo/.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "domain/event.hpp"
+#include "store/events/pipeline.hpp"
+
+namespace cohort::store {
+
+struct AppendCounts {
+  std::size_t accepted = 0;    // newly stored
+  std::size_t duplicates = 0;  // already stored under the same event_id (or twice in this batch)
+};
+
+struct EventQuery {
+  std::string user_id;
+  std::optional<std::string> type;
+  std::optional<std::int64_t> since_micros;  // ts >= since
+  std::size_t limit = 100;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  virtual std::string_view backend() const = 0;  // "sqlite", "postgres" or "mongo"
+  // Creates tables or collections and their indexes (user_id+ts, type+ts, product_id, category).
+  virtual Result<int> Migrate() = 0;
+  virtual Result<void> Ping() = 0;
+
+  // Stores the events whose event_id is not stored yet, all of them or none. Events must be valid.
+  virtual Result<AppendCounts> Append(std::span<const domain::Event> events) = 0;
+  // A user's events, newest first.
+  virtual Result<std::vector<domain::Event>> UserEvents(const EventQuery& query) = 0;
+  // Runs a checked pipeline natively; kResourceExhausted past limits.max_rows, kDeadlineExceeded past the
+  // time limit.
+  virtual Result<std::vector<nlohmann::json>> Aggregate(const events::Pipeline& pipeline,
+                                                        const events::PipelineLimits& limits) = 0;
+  virtual Result<std::int64_t> Count() = 0;
+};
+
+}  // namespace cohort::store
