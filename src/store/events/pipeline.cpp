@@ -633,19 +633,27 @@ class Parser {
     if (!spec.is_object() || spec.empty()) return Fail("needs an object of fields, such as {\"user_id\": 1}");
     std::vector<ProjectItem> items;
     COHORT_TRY(FlattenProjection(spec, {}, items, 0));
-    bool includes = false, excludes = false;
+    // _id may be included or excluded in either mode; any other field decides the mode.
+    bool includes = false, excludes = false, id_only = true;
     for (const auto& item : items) {
       const bool id = item.path.size() == 1 && item.path.front() == "_id";
       // A computed field may be named _id; including or excluding one needs documents that have it.
       if (reads_events_ && item.what != ProjectItem::What::kCompute && item.path.front() == "_id")
         return Fail("event documents have no '_id'; their key is 'event_id'");
-      if (item.what == ProjectItem::What::kExclude) {
-        excludes = excludes || !id;
-      } else {
-        includes = true;
-      }
+      if (id && item.what != ProjectItem::What::kCompute) continue;
+      id_only = false;
+      (item.what == ProjectItem::What::kExclude ? excludes : includes) = true;
     }
     if (includes && excludes) return Fail("cannot mix inclusion and exclusion of fields (except of _id)");
+    if (id_only) {
+      // {_id: 0} alone keeps everything else; {_id: 1} alone keeps only _id.
+      excludes = items.front().what == ProjectItem::What::kExclude;
+      includes = !excludes;
+    }
+    if (excludes && std::any_of(items.begin(), items.end(), [](const auto& item) {
+          return item.what == ProjectItem::What::kCompute;
+        }))
+      return Fail("cannot compute fields while excluding others");
     for (std::size_t i = 0; i < items.size(); ++i) {
       for (std::size_t j = 0; j < items.size(); ++j) {
         if (i == j) continue;
@@ -801,6 +809,7 @@ class Parser {
     stage.output = input;
     std::map<std::string, std::vector<std::vector<std::string>>> removed;  // JSON leaf column -> key paths
     for (const auto& item : items) {
+      if (item.what != ProjectItem::What::kExclude) continue;  // _id: 1 keeps _id, as it is kept anyway
       FieldNode* node = &stage.output;
       for (std::size_t i = 0; i < item.path.size(); ++i) {
         if (node->kind == Kind::kJson) {

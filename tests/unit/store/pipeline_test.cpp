@@ -159,6 +159,8 @@ TEST(PipelineParseTest, RefusesWhatIsUnsupportedOrUnsafe) {
       {R"([{"$project": {"properties": 1, "properties.a": 1}}])", "stage 0 ($project)", "path collision"},
       {R"([{"$project": {"x": null}}])", "stage 0 ($project)", "not a projection"},
       {R"([{"$project": {"_id": 0, "type": 1}}])", "stage 0 ($project)", "no '_id'"},
+      {R"([{"$group": {"_id": "$type", "n": {"$sum": 1}}}, {"$project": {"_id": "$n", "n": 0}}])", "stage 1 ($project)",
+       "cannot compute fields while excluding"},
       {R"([{"$count": ""}])", "stage 0 ($count)", "field name"},
       {R"([{"$count": "a.b"}])", "stage 0 ($count)", "field name"},
       {R"([{"$count": "$n"}])", "stage 0 ($count)", "field name"},
@@ -232,6 +234,21 @@ TEST(PipelineParseTest, TracksTheShapeOfDocumentsThroughStages) {
   EXPECT_EQ(out.Child("kind")->kind, Kind::kString);
   EXPECT_EQ(out.Child("first")->kind, Kind::kDate);
   EXPECT_EQ(out.Child("r"), nullptr);
+}
+
+TEST(PipelineParseTest, IdIsExemptFromTheProjectionMode) {
+  const char* group = R"({"$group": {"_id": "$type", "n": {"$sum": 1}, "q": {"$sum": "$quantity"}}})";
+  auto names = [](const Pipeline& p) {
+    std::vector<std::string> out;
+    for (const auto& [name, node] : p.plan().output().children) out.push_back(name);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(MustParse(std::string("[") + group + R"(, {"$project": {"_id": 1, "n": 0}}])")), (V{"_id", "q"}));
+  EXPECT_EQ(names(MustParse(std::string("[") + group + R"(, {"$project": {"_id": 0, "n": 1}}])")), (V{"n"}));
+  EXPECT_EQ(names(MustParse(std::string("[") + group + R"(, {"$project": {"_id": 0}}])")), (V{"n", "q"}));
+  EXPECT_EQ(names(MustParse(std::string("[") + group + R"(, {"$project": {"_id": 1}}])")), (V{"_id"}));
+  EXPECT_EQ(names(MustParse(std::string("[") + group + R"(, {"$project": {"q": 1}}])")), (V{"_id", "q"}));
 }
 
 TEST(PipelineParseTest, TheJsonOverloadAcceptsTheSamePipelines) {
