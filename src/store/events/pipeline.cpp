@@ -640,7 +640,7 @@ class Parser {
       // A computed field may be named _id; including or excluding one needs documents that have it.
       if (reads_events_ && item.what != ProjectItem::What::kCompute && item.path.front() == "_id")
         return Fail("event documents have no '_id'; their key is 'event_id'");
-      if (id && item.what != ProjectItem::What::kCompute) continue;
+      if (id && item.what != ProjectItem::What::kCompute) continue;  // a computed _id is an inclusion
       id_only = false;
       (item.what == ProjectItem::What::kExclude ? excludes : includes) = true;
     }
@@ -650,10 +650,6 @@ class Parser {
       excludes = items.front().what == ProjectItem::What::kExclude;
       includes = !excludes;
     }
-    if (excludes && std::any_of(items.begin(), items.end(), [](const auto& item) {
-          return item.what == ProjectItem::What::kCompute;
-        }))
-      return Fail("cannot compute fields while excluding others");
     for (std::size_t i = 0; i < items.size(); ++i) {
       for (std::size_t j = 0; j < items.size(); ++j) {
         if (i == j) continue;

@@ -6,8 +6,10 @@
 // batch after the first, count as duplicates. SQLite inserts each event with a prepared
 // INSERT ... ON CONFLICT DO NOTHING in one transaction; PostgreSQL COPYs the batch into a temporary table and
 // moves it with one INSERT ... SELECT ... ON CONFLICT DO NOTHING (five statements per batch, whatever its size).
-// Aggregate runs a pipeline as one SQL statement (sql_pipeline.hpp) with limits.timeout as its time limit
-// (kDeadlineExceeded) and refuses results past limits.max_rows (kResourceExhausted).
+// UserEvents returns the newest first; events of the same instant in descending binary order of event_id, as
+// the MongoDB backend does. Aggregate runs a pipeline as one SQL statement (sql_pipeline.hpp) with
+// limits.timeout as its time limit (kDeadlineExceeded) and refuses results past limits.max_rows
+// (kResourceExhausted).
 
 #include <memory>
 #include <string>
