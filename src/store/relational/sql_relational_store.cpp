@@ -24,6 +24,35 @@ std::string TimestampOut(sql::Dialect dialect, std::string_view column) {
   return fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", column);
 }
 
+// "WHERE a = $1 AND b > $2", with its parameters, built from the filters that are present.
+class Filter {
+ public:
+  void Add(std::string_view condition, Value value) {
+    params_.push_back(std::move(value));
+    where_ += fmt::format("{}{}${}", where_.empty() ? "WHERE " : " AND ", condition, params_.size());
+  }
+  // The clause ordered by `key`, for a keyset page: `params()` then ends with the page size plus one.
+  std::string PageClause(std::string_view key, int limit) {
+    params_.push_back(std::int64_t{limit + 1});
+    return fmt::format("{} ORDER BY {} LIMIT ${}", where_, key, params_.size());
+  }
+  const Params& params() const { return params_; }
+
+ private:
+  std::string where_;
+  Params params_;
+};
+
+// A keyset page from rows fetched with LIMIT limit + 1: the extra row only says that there is a next page.
+template <typename T, typename FromRow>
+domain::Page<T> KeysetPage(const Rows& rows, int limit, FromRow from_row) {
+  domain::Page<T> page;
+  const auto n = std::min(rows.size(), static_cast<std::size_t>(limit));
+  for (std::size_t r = 0; r < n; ++r) page.items.push_back(from_row(rows, r));
+  if (rows.size() > n) page.next_after = page.items.back().id;
+  return page;
+}
+
 Value OptionalInt(const std::optional<int>& v) {
   return v ? Value{std::int64_t{*v}} : Value{nullptr};
 }
@@ -125,24 +154,14 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<domain::Page<User>> ListUsers(const domain::UserQuery& query) override {
-    std::string where;
-    Params params;
-    auto add = [&](std::string_view condition, Value value) {
-      params.push_back(std::move(value));
-      where += fmt::format("{}{}${}", where.empty() ? "WHERE " : " AND ", condition, params.size());
-    };
-    if (query.country) add("co.code = ", *query.country);
-    if (query.city) add("c.name = ", *query.city);
-    if (query.after) add("u.id > ", *query.after);
-    params.push_back(std::int64_t{query.limit + 1});
-    const std::string sql = fmt::format("{}{} ORDER BY u.id LIMIT ${}", user_select_, where, params.size());
+    Filter filter;
+    if (query.country) filter.Add("co.code = ", *query.country);
+    if (query.city) filter.Add("c.name = ", *query.city);
+    if (query.after) filter.Add("u.id > ", *query.after);
+    const std::string sql = user_select_ + filter.PageClause("u.id", query.limit);
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
-    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
-    domain::Page<User> page;
-    for (std::size_t r = 0; r < rows.size() && page.items.size() < static_cast<std::size_t>(query.limit); ++r)
-      page.items.push_back(UserFromRow(rows, r));
-    if (rows.size() > static_cast<std::size_t>(query.limit)) page.next_after = page.items.back().id;
-    return page;
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, filter.params()));
+    return KeysetPage<User>(rows, query.limit, UserFromRow);
   }
 
   Result<std::vector<std::string>> ExistingUserIds(std::span<const std::string> ids) override {
@@ -208,24 +227,13 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<domain::Page<domain::Product>> ListProducts(const domain::ProductQuery& query) override {
-    std::string where;
-    Params params;
-    auto add = [&](std::string_view condition, Value value) {
-      params.push_back(std::move(value));
-      where += fmt::format("{}{}${}", where.empty() ? "WHERE " : " AND ", condition, params.size());
-    };
-    if (query.category) add("category = ", *query.category);
-    if (query.after) add("id > ", *query.after);
-    params.push_back(std::int64_t{query.limit + 1});
-    const std::string sql =
-        fmt::format("SELECT id, name, category, price FROM products {} ORDER BY id LIMIT ${}", where, params.size());
+    Filter filter;
+    if (query.category) filter.Add("category = ", *query.category);
+    if (query.after) filter.Add("id > ", *query.after);
+    const std::string sql = "SELECT id, name, category, price FROM products " + filter.PageClause("id", query.limit);
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
-    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
-    domain::Page<domain::Product> page;
-    for (std::size_t r = 0; r < rows.size() && page.items.size() < static_cast<std::size_t>(query.limit); ++r)
-      page.items.push_back(ProductFromRow(rows, r));
-    if (rows.size() > static_cast<std::size_t>(query.limit)) page.next_after = page.items.back().id;
-    return page;
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, filter.params()));
+    return KeysetPage<domain::Product>(rows, query.limit, ProductFromRow);
   }
 
   Result<std::vector<domain::CountryStats>> UsersByCountry() override {

@@ -1,6 +1,9 @@
 // The HTTP API of the relational core against the real binary, on SQLite and on PostgreSQL: CRUD,
 // statement counts per request, pagination, aggregate counts, and a corpus of bad requests.
 
+#include <libpq-fe.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "integration/backend_fixture.hpp"
@@ -301,6 +304,50 @@ TEST(ConfigApiTest, BadConfigurationRefusesToStart) {
   auto unknown = RunCohort({"serve"}, {{"COHORT_PORTT", "1"}});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.output.find("COHORT_PORTT"), std::string::npos) << unknown.output;
+}
+
+}  // namespace
+}  // namespace cohort::testing
+
+namespace cohort::testing {
+namespace {
+
+void AdminExec(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, sql.c_str());
+  const auto status = PQresultStatus(r);
+  const std::string error = PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  ASSERT_EQ(status, PGRES_COMMAND_OK) << sql << ": " << error;
+}
+
+// /readyz answers 503 while the database is gone, 200 once it is back; /healthz stays 200 throughout.
+TEST(ReadinessTest, ReadyzFollowsThePostgresDatabase) {
+  const std::string base = TestPostgresUrl();
+  if (base.empty()) return;
+  const std::string name = fmt::format("cohort_readyz_{}", ::getpid());
+  const auto slash = base.rfind('/');
+  const std::string url = base.substr(0, slash + 1) + name;
+  AdminExec(base, "DROP DATABASE IF EXISTS " + name);
+  AdminExec(base, "CREATE DATABASE " + name);
+  {
+    ServerProcess server({.args = {}, .env = {{"COHORT_POSTGRES_URL", url}}, .data_dir = {}});
+    EXPECT_EQ(server.Get("/readyz").status, 200);
+    AdminExec(base, "DROP DATABASE " + name + " WITH (FORCE)");
+    for (int i = 0; i < 3; ++i) {  // the broken connection, then failed reconnects
+      auto r = server.Get("/readyz");
+      EXPECT_EQ(r.status, 503) << r.body;
+      EXPECT_EQ(r.Json()["error"]["code"], "unavailable");
+    }
+    EXPECT_EQ(server.Get("/healthz").status, 200);
+    EXPECT_EQ(server.Get("/api/users/u1").status, 503);
+    AdminExec(base, "CREATE DATABASE " + name);
+    EXPECT_EQ(server.Get("/readyz").status, 200);
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  AdminExec(base, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
 }
 
 }  // namespace

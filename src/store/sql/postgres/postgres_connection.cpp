@@ -72,7 +72,19 @@ class PostgresConnection final : public Connection {
   PostgresConnection(PGconn* conn, std::atomic<std::uint64_t>* counter) : conn_(conn), counter_(counter) {}
   ~PostgresConnection() override { PQfinish(conn_); }
 
+  // A pooled connection can have been closed by the server (a restart, a failover) while it sat idle; that is
+  // only found out by using it. Outside a transaction, a statement that is safe to send twice (a read, or the
+  // BEGIN that opens a transaction) is then retried once on a fresh connection.
   Result<Rows> Execute(std::string_view sql, std::span<const Value> params) override {
+    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    auto rows = ExecutePrepared(sql, params);
+    if (!rows && outside_transaction && PQstatus(conn_) == CONNECTION_BAD &&
+        (sql.starts_with("SELECT") || sql.starts_with("BEGIN")) && Reconnect())
+      return ExecutePrepared(sql, params);
+    return rows;
+  }
+
+  Result<Rows> ExecutePrepared(std::string_view sql, std::span<const Value> params) {
     counter_->fetch_add(1, std::memory_order_relaxed);
     COHORT_ASSIGN_OR_RETURN(const std::string* name, Prepare(sql));
     TextParams text(params);
@@ -206,6 +218,12 @@ class PostgresConnection final : public Connection {
       }
     }
     return rows;
+  }
+
+  bool Reconnect() {
+    PQreset(conn_);
+    statements_.clear();  // prepared statements live in the server session that ended
+    return PQstatus(conn_) == CONNECTION_OK;
   }
 
   void Rollback() {
