@@ -68,5 +68,7 @@ bench-http:
 	scripts/install-deps.sh --bench
 	bench/http/run.sh
 
+bench-events: ; bench/events/run.sh  # event ingestion vs the backends' own load rate (bench/events/README.md)
+
 clean:
 	rm -rf build

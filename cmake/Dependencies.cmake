@@ -11,6 +11,7 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(CURL REQUIRED)
 find_package(simdjson REQUIRED)
 pkg_check_modules(tomlplusplus REQUIRED IMPORTED_TARGET tomlplusplus)
+pkg_check_modules(hiredis REQUIRED IMPORTED_TARGET hiredis)  # 0.14 in Debian: RESP2 only
 find_package(mongoc-1.0 CONFIG REQUIRED)     # mongo::mongoc_shared (libbson with it)
 if(COHORT_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -332,6 +332,101 @@ mongo_env() {
   echo "export COHORT_TEST_MONGO_PEER=congodb"
 }
 
+# ---- Redis ------------------------------------------------------------------------------------------------------
+# A throwaway redis-server on 127.0.0.1 (no persistence: --save "" --appendonly no), its pid file, log and working
+# directory in $REDIS_DIR. Started daemonized, so it outlives this script.
+SERVICES+=(redis)
+REDIS_DIR=$BASE_DIR/redis
+REDIS_PID_FILE=$REDIS_DIR/redis.pid
+REDIS_PORT_FILE=$REDIS_DIR/port
+REDIS_LOG=$REDIS_DIR/redis.log
+REDIS_DEFAULT_PORT=${COHORT_TEST_REDIS_PORT:-56379}
+
+# Prints the pid of our redis-server when it runs (a zombie or a recycled pid does not count).
+redis_pid() {
+  local pid state
+  pid=$(cat "$REDIS_PID_FILE" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+  [[ "$state" != Z ]] || return 1
+  grep -qa redis-server "/proc/$pid/cmdline" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+redis_running() { redis_pid >/dev/null && [[ -s "$REDIS_PORT_FILE" ]]; }
+
+redis_status() {
+  if redis_running; then
+    echo "redis: running at redis://127.0.0.1:$(cat "$REDIS_PORT_FILE") (log in $REDIS_LOG)"
+  else
+    echo "redis: not running"
+  fi
+}
+
+redis_start() {
+  if redis_running; then
+    log "redis: already running at redis://127.0.0.1:$(cat "$REDIS_PORT_FILE")"
+    return 0
+  fi
+  (redis_stop) >/dev/null 2>&1 || true # a stale directory from a crash or a reboot
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    die "redis: redis-server or redis-cli not found: run scripts/install-deps.sh"
+  mkdir -p "$REDIS_DIR"
+
+  # Another process may take the port between the check and the start: then try the next one.
+  local port=$REDIS_DEFAULT_PORT attempt waited
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port_from "$port") || die "redis: no free port from $REDIS_DEFAULT_PORT upwards"
+    rm -f "$REDIS_LOG" "$REDIS_PID_FILE"
+    redis-server --daemonize yes --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+      --dir "$REDIS_DIR" --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" >/dev/null || true
+    for ((waited = 0; waited < 100; waited++)); do # 10 s
+      if [[ "$(redis-cli -p "$port" ping 2>/dev/null)" == PONG ]] && redis_pid >/dev/null; then
+        echo "$port" >"$REDIS_PORT_FILE"
+        log "redis: running at redis://127.0.0.1:$port"
+        return 0
+      fi
+      grep -q "Address already in use" "$REDIS_LOG" 2>/dev/null && break
+      sleep 0.1
+    done
+    if [[ $attempt -eq 5 ]] || ! grep -q "Address already in use" "$REDIS_LOG" 2>/dev/null; then
+      tail -n 20 "$REDIS_LOG" >&2 || true
+      die "redis: the server did not start on port $port (log: $REDIS_LOG)"
+    fi
+    port=$((port + 1))
+  done
+}
+
+redis_stop() {
+  if [[ ! -d "$REDIS_DIR" ]]; then
+    log "redis: not running"
+    return 0
+  fi
+  local pid port waited
+  if pid=$(redis_pid); then
+    port=$(cat "$REDIS_PORT_FILE" 2>/dev/null || true)
+    [[ -n "$port" ]] && redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    for ((waited = 0; waited < 100; waited++)); do # 10 s
+      process_alive "$pid" || break
+      sleep 0.1
+    done
+    if process_alive "$pid"; then
+      log "redis: the server did not stop: killing process $pid"
+      kill -KILL "$pid" 2>/dev/null || true
+    else
+      log "redis: stopped"
+    fi
+  else
+    log "redis: not running; removing $REDIS_DIR"
+  fi
+  rm -rf "$REDIS_DIR"
+}
+
+redis_env() {
+  redis_running || die "redis: not running (scripts/test-services.sh start)"
+  echo "export COHORT_TEST_REDIS_URL='redis://127.0.0.1:$(cat "$REDIS_PORT_FILE")'"
+}
+
 # ---- commands --------------------------------------------------------------------------------------------------
 usage() {
   sed -n '2,10s/^# \{0,1\}//p' "$0" >&2

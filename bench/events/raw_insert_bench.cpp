@@ -2,20 +2,26 @@
 // nothing of Cohort in the way (sqlite3, libpq and libmongoc directly, none of Cohort's store code).
 //
 //   raw_insert_bench generate N SEED FILE    writes N deterministic events as NDJSON (the same file for every run)
-//   raw_insert_bench sqlite FILE DB_PATH     prepared INSERTs in one transaction, into a fresh events table
+//   raw_insert_bench sqlite FILE DB_PATH [ROWS_PER_TRANSACTION [CACHE_KIB]]
+//                                            prepared INSERTs in one transaction (or one per ROWS_PER_TRANSACTION
+//                                            rows), into a fresh events table; CACHE_KIB sets PRAGMA cache_size
 //   raw_insert_bench postgres FILE URL       one COPY ... FROM STDIN in one transaction, into a fresh events table
 //   raw_insert_bench mongo FILE URL          unordered insert_many of 5,000 documents at a time, fresh collection
 //   raw_insert_bench mongo-drop URL          drops the URL's database (the bench's own, never a shared one)
+//   raw_insert_bench query sqlite|postgres DB_PATH|URL SQL WARMUPS N
+//                                            runs SQL WARMUPS times, then N times timed (bench/events/pipeline.sh's
+//                                            reference: the aggregation written by hand, on the same store)
 //
 // The table (or collection) has the schema and indexes of Cohort's own (src/store/events/event_schema.cpp,
 // src/store/events/mongo/mongo_event_store.cpp) and the SQLite connection the same pragmas. Reading and parsing
 // the file is not timed: only the load is. The result is one line on stdout,
-// "rows=N seconds=S rows_per_s=R", for the script; details go to stderr.
+// "rows=N seconds=S rows_per_s=R" ("rows=N p50_ms=P max_ms=M" for query), for the script; details go to stderr.
 
 #include <libpq-fe.h>
 #include <mongoc/mongoc.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -210,7 +216,8 @@ void BindText(sqlite3_stmt* stmt, int index, const std::optional<std::string>& v
   else sqlite3_bind_null(stmt, index);
 }
 
-int LoadSqlite(const std::string& file, const std::string& db_path) {
+int LoadSqlite(const std::string& file, const std::string& db_path, std::size_t rows_per_transaction,
+               long cache_kib) {
   const std::vector<Row> rows = ReadRows(file);
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -218,6 +225,7 @@ int LoadSqlite(const std::string& file, const std::string& db_path) {
     Die("cannot open " + db_path);
   // Cohort's connection pragmas (src/store/sql/sqlite/sqlite_connection.cpp): the same durability.
   SqliteExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  if (cache_kib > 0) SqliteExec(db, fmt::format("PRAGMA cache_size=-{}", cache_kib).c_str());
   SqliteExec(db, "DROP TABLE IF EXISTS events");
   SqliteExec(db, kSqliteSchema);
   sqlite3_stmt* stmt = nullptr;
@@ -229,7 +237,12 @@ int LoadSqlite(const std::string& file, const std::string& db_path) {
 
   const auto started = SteadyClock::now();
   SqliteExec(db, "BEGIN IMMEDIATE");
+  std::size_t in_transaction = 0;
   for (const Row& r : rows) {
+    if (rows_per_transaction > 0 && in_transaction++ == rows_per_transaction) {
+      SqliteExec(db, "COMMIT; BEGIN IMMEDIATE");
+      in_transaction = 1;
+    }
     sqlite3_bind_text(stmt, 1, r.event_id.data(), static_cast<int>(r.event_id.size()), SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, r.user_id.data(), static_cast<int>(r.user_id.size()), SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, r.type.data(), static_cast<int>(r.type.size()), SQLITE_STATIC);
@@ -512,10 +525,63 @@ int DropMongo(const std::string& url) {
   return 0;
 }
 
+// ---- the query reference -------------------------------------------------------------------------------------
+
+void ReportLatencies(std::vector<double> ms, std::size_t rows) {
+  std::sort(ms.begin(), ms.end());
+  std::printf("rows=%zu p50_ms=%.1f max_ms=%.1f\n", rows, ms[(ms.size() - 1) / 2], ms.back());
+}
+
+double MillisSince(SteadyClock::time_point started) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+}
+
+int QuerySqlite(const std::string& db_path, const std::string& sql, int warmups, int runs) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) Die("cannot open " + db_path);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    Die(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  std::vector<double> ms;
+  std::size_t rows = 0;
+  for (int i = 0; i < warmups + runs; ++i) {
+    const auto started = SteadyClock::now();
+    rows = 0;
+    int rc = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) ++rows;
+    if (rc != SQLITE_DONE) Die(std::string("sqlite query: ") + sqlite3_errmsg(db));
+    sqlite3_reset(stmt);
+    if (i >= warmups) ms.push_back(MillisSince(started));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close_v2(db);
+  ReportLatencies(std::move(ms), rows);
+  return 0;
+}
+
+int QueryPostgres(const std::string& url, const std::string& sql, int warmups, int runs) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) Die(std::string("postgres: ") + PQerrorMessage(conn));
+  std::vector<double> ms;
+  std::size_t rows = 0;
+  for (int i = 0; i < warmups + runs; ++i) {
+    const auto started = SteadyClock::now();
+    PGresult* result = PQexec(conn, sql.c_str());
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) Die(std::string("postgres query: ") + PQresultErrorMessage(result));
+    rows = static_cast<std::size_t>(PQntuples(result));
+    PQclear(result);
+    if (i >= warmups) ms.push_back(MillisSince(started));
+  }
+  PQfinish(conn);
+  ReportLatencies(std::move(ms), rows);
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "usage: raw_insert_bench generate N SEED FILE | sqlite FILE DB_PATH | postgres FILE URL | "
-               "mongo FILE URL | mongo-drop URL\n");
+               "usage: raw_insert_bench generate N SEED FILE | sqlite FILE DB_PATH [ROWS_PER_TRANSACTION [CACHE_KIB]] | "
+               "postgres FILE URL | "
+               "mongo FILE URL | mongo-drop URL | query sqlite|postgres DB_PATH|URL SQL WARMUPS N\n");
   return 2;
 }
 
@@ -525,9 +591,15 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 4 && args[0] == "generate")
     return Generate(std::stoll(args[1]), std::stoull(args[2]), args[3]);
-  if (args.size() == 3 && args[0] == "sqlite") return LoadSqlite(args[1], args[2]);
+  if (args.size() >= 3 && args.size() <= 5 && args[0] == "sqlite")
+    return LoadSqlite(args[1], args[2], args.size() > 3 ? std::stoul(args[3]) : 0,
+                      args.size() > 4 ? std::stol(args[4]) : 0);
   if (args.size() == 3 && args[0] == "postgres") return LoadPostgres(args[1], args[2]);
   if (args.size() == 3 && args[0] == "mongo") return LoadMongo(args[1], args[2]);
   if (args.size() == 2 && args[0] == "mongo-drop") return DropMongo(args[1]);
+  if (args.size() == 6 && args[0] == "query" && std::stoi(args[5]) > 0) {
+    if (args[1] == "sqlite") return QuerySqlite(args[2], args[3], std::stoi(args[4]), std::stoi(args[5]));
+    if (args[1] == "postgres") return QueryPostgres(args[2], args[3], std::stoi(args[4]), std::stoi(args[5]));
+  }
   return Usage();
 }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "api/cached_response.hpp"
 #include "api/error_response.hpp"
 #include "api/event_codec.hpp"
 #include "api/event_ingest.hpp"
@@ -49,8 +52,8 @@ OrderedJson MatchSince(OrderedJson match, const std::optional<std::string_view>&
 }  // namespace
 
 void AddEventRoutes(Router& router, store::EventStore& events, store::RelationalStore& relational,
-                    EventRoutesOptions options) {
-  router.Add("POST", "/api/events", Handle([&events, &relational](const HttpRequest& req) -> Result<HttpResponse> {
+                    cache::TieredCache& cache, EventRoutesOptions options) {
+  router.Add("POST", "/api/events", Handle([&events, &relational, &cache](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                ParsedEvents parsed;
                if (req.content_type.find("ndjson") != std::string::npos) {
@@ -73,6 +76,13 @@ void AddEventRoutes(Router& router, store::EventStore& events, store::Relational
                  return response;
                }
                COHORT_ASSIGN_OR_RETURN(IngestCounts counts, IngestEvents(events, relational, parsed.events));
+               if (counts.accepted > 0) {
+                 std::vector<std::string_view> users;
+                 for (const auto& e : parsed.events) users.push_back(e.user_id);
+                 std::sort(users.begin(), users.end());
+                 users.erase(std::unique(users.begin(), users.end()), users.end());
+                 for (auto user : users) cache.Invalidate(user);
+               }
                return JsonResponse(200, Json{{"accepted", counts.accepted},
                                              {"duplicates", counts.duplicates},
                                              {"unknown_users", counts.unknown_users},
@@ -107,7 +117,7 @@ void AddEventRoutes(Router& router, store::EventStore& events, store::Relational
 
   // The seed's example: purchases grouped by category with their count and revenue, largest first.
   router.Add("GET", "/api/analytics/revenue-by-category",
-             Handle([&events, options](const HttpRequest& req) -> Result<HttpResponse> {
+             Handle([&events, &cache, options](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {"since"}));
                COHORT_TRY(SinceParam(req));
                const OrderedJson pipeline = {
@@ -118,12 +128,16 @@ void AddEventRoutes(Router& router, store::EventStore& events, store::Relational
                       {"total", {{"$sum", {{"$multiply", {"$price", "$quantity"}}}}}}}}},
                    {{"$sort", {{"total", -1}, {"_id", 1}}}},
                    {{"$project", {{"_id", 0}, {"category", "$_id"}, {"count", 1}, {"total", 1}}}}};
-               COHORT_ASSIGN_OR_RETURN(auto results, RunPipeline(events, pipeline, options.pipeline_limits));
-               return JsonResponse(200, Json(std::move(results)));
+               return CachedJson(cache, {"analytics", "", "revenue-by-category?" + QueryKey(req)},
+                                 options.ttls.analytics, [&]() -> Result<std::string> {
+                                   COHORT_ASSIGN_OR_RETURN(auto results,
+                                                           RunPipeline(events, pipeline, options.pipeline_limits));
+                                   return Json(std::move(results)).dump();
+                                 });
              }));
 
   router.Add("GET", "/api/analytics/top-products",
-             Handle([&events, options](const HttpRequest& req) -> Result<HttpResponse> {
+             Handle([&events, &cache, options](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {"category", "type", "since", "limit"}));
                COHORT_TRY(SinceParam(req));
                COHORT_ASSIGN_OR_RETURN(int limit, PageLimit(req, 10));
@@ -140,8 +154,12 @@ void AddEventRoutes(Router& router, store::EventStore& events, store::Relational
                    {{"$sort", {{"events", -1}, {"_id", 1}}}},
                    {{"$limit", limit}},
                    {{"$project", {{"_id", 0}, {"product_id", "$_id"}, {"events", 1}, {"quantity", 1}, {"revenue", 1}}}}};
-               COHORT_ASSIGN_OR_RETURN(auto results, RunPipeline(events, pipeline, options.pipeline_limits));
-               return JsonResponse(200, Json(std::move(results)));
+               return CachedJson(cache, {"analytics", "", "top-products?" + QueryKey(req)}, options.ttls.analytics,
+                                 [&]() -> Result<std::string> {
+                                   COHORT_ASSIGN_OR_RETURN(auto results,
+                                                           RunPipeline(events, pipeline, options.pipeline_limits));
+                                   return Json(std::move(results)).dump();
+                                 });
              }));
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "api/cached_response.hpp"
 #include "api/error_response.hpp"
 #include "api/json_codec.hpp"
 #include "api/request_params.hpp"
@@ -30,7 +31,7 @@ Json PageJson(const domain::Page<T>& page) {
 
 }  // namespace
 
-void AddRelationalRoutes(Router& router, store::RelationalStore& store) {
+void AddRelationalRoutes(Router& router, store::RelationalStore& store, cache::TieredCache& cache, CacheTtls ttls) {
   router.Add("POST", "/api/users", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_ASSIGN_OR_RETURN(Json body, ParseJsonBody(req));
@@ -42,26 +43,30 @@ void AddRelationalRoutes(Router& router, store::RelationalStore& store) {
                return response;
              }));
 
-  router.Add("GET", "/api/users/{id}", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("GET", "/api/users/{id}", Handle([&store, &cache, ttls](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_ASSIGN_OR_RETURN(std::string id, IdParam(req, "user"));
-               COHORT_ASSIGN_OR_RETURN(User user, store.GetUser(id));
-               return JsonResponse(200, ToJson(user));
+               return CachedJson(cache, {"user", id, ""}, ttls.user, [&]() -> Result<std::string> {
+                 COHORT_ASSIGN_OR_RETURN(User user, store.GetUser(id));
+                 return ToJson(user).dump();
+               });
              }));
 
-  router.Add("PATCH", "/api/users/{id}", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("PATCH", "/api/users/{id}", Handle([&store, &cache](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_ASSIGN_OR_RETURN(std::string id, IdParam(req, "user"));
                COHORT_ASSIGN_OR_RETURN(Json body, ParseJsonBody(req));
                COHORT_ASSIGN_OR_RETURN(domain::UserPatch patch, UserPatchFromJson(body));
                COHORT_ASSIGN_OR_RETURN(User user, store.UpdateUser(id, patch));
+               cache.Invalidate(id);
                return JsonResponse(200, ToJson(user));
              }));
 
-  router.Add("DELETE", "/api/users/{id}", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("DELETE", "/api/users/{id}", Handle([&store, &cache](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_ASSIGN_OR_RETURN(std::string id, IdParam(req, "user"));
                COHORT_TRY(store.DeleteUser(id));
+               cache.Invalidate(id);
                return HttpResponse{204, "", "application/json", {}};
              }));
 
@@ -132,23 +137,32 @@ void AddRelationalRoutes(Router& router, store::RelationalStore& store) {
                return JsonResponse(200, PageJson(page));
              }));
 
-  router.Add("GET", "/api/analytics/users-by-country", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("GET", "/api/analytics/users-by-country",
+             Handle([&store, &cache, ttls](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
-               COHORT_ASSIGN_OR_RETURN(auto stats, store.UsersByCountry());
-               Json out = Json::array();
-               for (const auto& s : stats)
-                 out.push_back({{"country", s.code}, {"name", s.name}, {"users", s.users}, {"cities", s.cities}});
-               return JsonResponse(200, out);
+               return CachedJson(cache, {"analytics", "", "users-by-country"}, ttls.analytics,
+                                 [&]() -> Result<std::string> {
+                                   COHORT_ASSIGN_OR_RETURN(auto stats, store.UsersByCountry());
+                                   Json out = Json::array();
+                                   for (const auto& s : stats)
+                                     out.push_back({{"country", s.code}, {"name", s.name}, {"users", s.users},
+                                                    {"cities", s.cities}});
+                                   return out.dump();
+                                 });
              }));
 
-  router.Add("GET", "/api/analytics/users-by-city", Handle([&store](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("GET", "/api/analytics/users-by-city",
+             Handle([&store, &cache, ttls](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {"country"}));
                COHORT_ASSIGN_OR_RETURN(auto country, CountryParam(req));
-               COHORT_ASSIGN_OR_RETURN(auto stats, store.UsersByCity(country));
-               Json out = Json::array();
-               for (const auto& s : stats)
-                 out.push_back({{"city", s.city}, {"country", s.country_code}, {"users", s.users}});
-               return JsonResponse(200, out);
+               return CachedJson(cache, {"analytics", "", "users-by-city?" + country.value_or("")}, ttls.analytics,
+                                 [&]() -> Result<std::string> {
+                                   COHORT_ASSIGN_OR_RETURN(auto stats, store.UsersByCity(country));
+                                   Json out = Json::array();
+                                   for (const auto& s : stats)
+                                     out.push_back({{"city", s.city}, {"country", s.country_code}, {"users", s.users}});
+                                   return out.dump();
+                                 });
              }));
 }
 

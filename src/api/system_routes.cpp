@@ -12,6 +12,8 @@ void AddSystemRoutes(Router& router, SystemProbes probes) {
   });
   router.Add("GET", "/api/admin/stats",
              [stats = probes.stats](const HttpRequest&) { return JsonResponse(200, stats()); });
+  router.Add("GET", "/api/admin/cache",
+             [cache = probes.cache](const HttpRequest&) { return JsonResponse(200, cache()); });
 }
 
 }  // namespace cohort::api

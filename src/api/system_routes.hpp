@@ -11,6 +11,7 @@ namespace cohort::api {
 struct SystemProbes {
   std::function<Result<void>()> ready;  // every store answers
   std::function<Json()> stats;          // GET /api/admin/stats
+  std::function<Json()> cache;          // GET /api/admin/cache
 };
 
 void AddSystemRoutes(Router& router, SystemProbes probes);

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.hpp"
+#include "api/cached_response.hpp"
 #include "api/error_response.hpp"
 #include "api/http_server.hpp"
 #include "api/relational_routes.hpp"
@@ -19,6 +20,7 @@
 #include "api/system_routes.hpp"
 #include "app/import.hpp"
 #include "app/stores.hpp"
+#include "cache/tiered_cache.hpp"
 
 namespace cohort::app {
 namespace {
@@ -29,6 +31,18 @@ bool IsLoopback(const std::string& host) {
 
 int ThreadCount(const Config& config) {
   return config.threads > 0 ? config.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+cache::CacheOptions CacheOptionsFrom(const Config& config) {
+  cache::CacheOptions options;
+  options.enabled = config.cache_enabled;
+  options.l1_enabled = config.cache_l1_enabled;
+  options.l2_enabled = config.cache_l2_enabled;
+  options.l1_max_bytes = config.cache_l1_max_bytes;
+  options.redis_url = config.redis_url;
+  options.key_prefix = config.cache_key_prefix;
+  options.version_max_staleness = std::chrono::milliseconds(config.cache_version_staleness_ms);
+  return options;
 }
 
 int Fail(const Error& error) {
@@ -77,6 +91,9 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   api::Router router;
   store::RelationalStore& relational = *stores->relational;
   store::EventStore& events = *stores->events;
+  auto cache = cache::TieredCache::Create(CacheOptionsFrom(config));
+  if (!cache) return Fail(cache.error());
+  cache::TieredCache& tiers = **cache;
   api::AddSystemRoutes(router, {[&relational, &events]() -> Result<void> {
                                   COHORT_TRY(relational.Ping());
                                   return events.Ping();
@@ -86,11 +103,15 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
                                                     {{"backend", relational.backend()},
                                                      {"statements", relational.statement_count()}}},
                                                    {"events", {{"backend", events.backend()}}}};
-                                }});
-  api::AddRelationalRoutes(router, relational);
-  api::AddEventRoutes(router, events, relational,
+                                },
+                                [&tiers] { return api::CacheStatsJson(tiers.Stats()); }});
+  const api::CacheTtls ttls{std::chrono::seconds(config.cache_user_ttl_s),
+                            std::chrono::seconds(config.cache_analytics_ttl_s)};
+  api::AddRelationalRoutes(router, relational, tiers, ttls);
+  api::AddEventRoutes(router, events, relational, tiers,
                       {.pipeline_limits = {.max_rows = config.pipeline_max_rows,
-                                           .timeout = std::chrono::milliseconds(config.pipeline_timeout_ms)}});
+                                           .timeout = std::chrono::milliseconds(config.pipeline_timeout_ms)},
+                       .ttls = ttls});
 
   api::HttpServerOptions options;
   options.host = host;
@@ -112,7 +133,6 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   if (!port) return Fail(port.error());
   if (port_file) WritePortFile(*port_file, *port);
   server.RunUntilSignal();
-  spdlog::info("stopped");
   return 0;
 }
 

@@ -39,6 +39,19 @@ Setter Number(T Config::*field, long long min, long long max) {
   };
 }
 
+Setter Bool(bool Config::*field) {
+  return [field](Config& c, const std::string& v) -> std::optional<std::string> {
+    if (v == "true" || v == "1" || v == "yes" || v == "on") {
+      c.*field = true;
+    } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+      c.*field = false;
+    } else {
+      return fmt::format("must be true or false (got '{}')", v);
+    }
+    return std::nullopt;
+  };
+}
+
 std::optional<std::string> CheckApiKeys(const std::string& v) {
   std::size_t start = 0;
   while (start < v.size()) {
@@ -77,6 +90,23 @@ const std::vector<Setting>& Settings() {
        Number(&Config::pipeline_max_rows, 1, 10'000'000)},
       {"pipeline.timeout_ms", "COHORT_PIPELINE_TIMEOUT_MS", "time limit of an aggregation pipeline",
        Number(&Config::pipeline_timeout_ms, 10, 600'000)},
+      {"cache.enabled", "COHORT_CACHE_ENABLED", "false: no caching at all (every request computed)",
+       Bool(&Config::cache_enabled)},
+      {"cache.l1_enabled", "COHORT_CACHE_L1_ENABLED", "the in-process LRU tier", Bool(&Config::cache_l1_enabled)},
+      {"cache.l2_enabled", "COHORT_CACHE_L2_ENABLED", "the Redis tier (needs cache.redis_url)",
+       Bool(&Config::cache_l2_enabled)},
+      {"cache.l1_max_bytes", "COHORT_CACHE_L1_MAX_BYTES", "size bound of the in-process tier",
+       Number(&Config::cache_l1_max_bytes, 0, 1LL << 40)},
+      {"cache.redis_url", "COHORT_REDIS_URL", "redis://host:port[/db] for the shared tier; empty: none",
+       Text(&Config::redis_url)},
+      {"cache.key_prefix", "COHORT_CACHE_KEY_PREFIX", "prefix of every Redis key (one per deployment)",
+       Text(&Config::cache_key_prefix)},
+      {"cache.version_staleness_ms", "COHORT_CACHE_VERSION_STALENESS_MS",
+       "0: every read checks invalidations in Redis; above: trust known versions this long",
+       Number(&Config::cache_version_staleness_ms, 0, 600'000)},
+      {"cache.user_ttl_s", "COHORT_CACHE_USER_TTL_S", "TTL of cached users", Number(&Config::cache_user_ttl_s, 0, 604'800)},
+      {"cache.analytics_ttl_s", "COHORT_CACHE_ANALYTICS_TTL_S", "TTL of cached analytics answers",
+       Number(&Config::cache_analytics_ttl_s, 0, 604'800)},
       {"auth.api_keys", "COHORT_API_KEYS", "KEY:ROLE,... with ROLE read|write|admin; empty: open, loopback only",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = CheckApiKeys(v)) return e;

@@ -27,6 +27,15 @@ struct Config {
   std::size_t pipeline_max_rows = 10'000;
   int pipeline_timeout_ms = 5'000;
   std::string api_keys;      // "KEY:ROLE,KEY:ROLE"; empty: open, loopback only
+  bool cache_enabled = true;
+  bool cache_l1_enabled = true;
+  bool cache_l2_enabled = true;
+  std::size_t cache_l1_max_bytes = 64 * 1024 * 1024;
+  std::string redis_url;  // empty: no L2
+  std::string cache_key_prefix = "cohort";
+  int cache_version_staleness_ms = 0;
+  int cache_user_ttl_s = 3600;
+  int cache_analytics_ttl_s = 60;
   std::string log_level = "info";
 
   std::string SqlitePath() const { return data_dir + "/cohort.db"; }

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Pipeline latency: GET /api/analytics/revenue-by-category over a store that `cohort demo` filled with ~1M events
+# (~10M with BENCH_LARGE=1), per backend, next to the same aggregation written by hand in SQL and run on the same
+# store by the backend's own client library (the reference). See README.md.
+#   bench/events/pipeline.sh
+# Environment (defaults): BENCH_PIPELINE_EVENTS (1000000; 10000000 with BENCH_LARGE=1), BENCH_MONGO_PIPELINE_EVENTS
+#   (100000 on the CongoDB test peer, else the same), BENCH_BACKENDS ("sqlite postgres mongo"), BENCH_REQUESTS (20),
+#   BENCH_WARMUPS (2), BENCH_FILL_LIMIT_S (1500: a fill still running then is stopped, and the size it reached is
+#   measured and reported), BENCH_PROGRESS_S (30), BENCH_PIPELINE_TIMEOUT_MS (600000, Cohort's pipeline time limit
+#   for the run; its default is 5000), BENCH_MONGO_URL, BENCH_COHORT_BIN, BENCH_TOOLS_DIR, as in run.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bench/events/common.sh
+source "$ROOT/bench/events/common.sh"
+
+if [[ "${BENCH_LARGE:-0}" == 1 ]]; then DEFAULT_EVENTS=10000000; else DEFAULT_EVENTS=1000000; fi
+EVENTS=${BENCH_PIPELINE_EVENTS:-$DEFAULT_EVENTS}
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres mongo}
+REQUESTS=${BENCH_REQUESTS:-20}
+WARMUPS=${BENCH_WARMUPS:-2}
+FILL_LIMIT_S=${BENCH_FILL_LIMIT_S:-1500}
+PROGRESS_S=${BENCH_PROGRESS_S:-30}
+PIPELINE_TIMEOUT_MS=${BENCH_PIPELINE_TIMEOUT_MS:-600000}
+EVENTS_PER_USER=56.9 # what `cohort demo --seed 42` generates per user on average
+UNTIL=2026-01-01T00:00:00Z
+LOG_TAG=bench-pipeline
+ROUTE=/api/analytics/revenue-by-category
+# The reference: what the route computes, as one plain statement.
+REFERENCE_SQL_SQLITE="SELECT category, COUNT(*) AS count, COALESCE(SUM(price * quantity), 0) AS total FROM events
+  WHERE type = 'purchase' GROUP BY category ORDER BY total DESC, category"
+REFERENCE_SQL_POSTGRES="SELECT category, COUNT(*) AS count, COALESCE(SUM(price * quantity), 0) AS total FROM events
+  WHERE type = 'purchase' GROUP BY category ORDER BY total DESC, category COLLATE \"C\""
+
+# The number of events stored so far in the current store (sqlite or postgres), or nothing.
+stored_events() {
+  case $1 in
+    sqlite)
+      if command -v sqlite3 >/dev/null; then
+        sqlite3 -readonly "$DATA_DIR/cohort.db" "SELECT COALESCE(MAX(seq), 0) FROM events" 2>/dev/null || true
+      fi
+      ;;
+    postgres) psql "$PG_URL" -qAt -c "SELECT COALESCE(MAX(seq), 0) FROM events" 2>/dev/null || true ;;
+  esac
+}
+
+# Fills the current store with `cohort demo`; sets FILLED (events), FILL_S and FILL_NOTE.
+fill_store() {
+  local backend=$1 users=$2 pid started now next_report status=0 stored
+  started=$SECONDS
+  next_report=$((SECONDS + PROGRESS_S))
+  FILL_NOTE=""
+  run_cohort demo --users "$users" --products 1000 --seed 42 --until "$UNTIL" >"$WORK/demo.out" 2>"$WORK/demo.log" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    now=$SECONDS
+    if ((now - started >= FILL_LIMIT_S)); then
+      log "$backend: the fill reached the limit of ${FILL_LIMIT_S} s: stopping it"
+      kill -TERM "$pid" 2>/dev/null || true
+      FILL_NOTE="stopped at the ${FILL_LIMIT_S} s limit"
+      break
+    fi
+    if ((now >= next_report)); then
+      stored=$(stored_events "$backend")
+      log "$backend: filling: $((now - started)) s, ${stored:-?} events stored (load $(load_1m))"
+      next_report=$((now + PROGRESS_S))
+    fi
+  done
+  wait "$pid" || status=$?
+  FILL_S=$((SECONDS - started))
+  if [[ -z "$FILL_NOTE" ]]; then
+    [[ $status -eq 0 ]] || {
+      tail -n 20 "$WORK/demo.log" >&2
+      die "$backend: cohort demo failed"
+    }
+    FILLED=$(sed -n 's/.* products and \([0-9]*\) events created.*/\1/p' "$WORK/demo.out")
+  else
+    FILLED=$(stored_events "$backend")
+  fi
+  [[ -n "$FILLED" && "$FILLED" -gt 0 ]] || die "$backend: no events stored ($(cat "$WORK/demo.out"))"
+  log "$backend: $FILLED events in $FILL_S s ${FILL_NOTE:+($FILL_NOTE)}"
+}
+
+# Times GET $ROUTE on the running server: sets COHORT_P50, COHORT_MAX (ms) and CATEGORIES.
+time_route() {
+  local url="http://127.0.0.1:$COHORT_PORT$ROUTE" i out code ms times=()
+  for ((i = 0; i < WARMUPS + REQUESTS; i++)); do
+    out=$(curl -sS -o "$WORK/answer.json" -w '%{http_code} %{time_total}' --max-time 3600 "$url") ||
+      die "GET $ROUTE failed"
+    read -r code ms <<<"$out"
+    [[ $code == 200 ]] || die "GET $ROUTE answered $code: $(head -c 300 "$WORK/answer.json")"
+    if ((i >= WARMUPS)); then times+=("$(awk -v s="$ms" 'BEGIN { printf "%.1f", s * 1000 }')"); fi
+  done
+  read -r COHORT_P50 COHORT_MAX < <(printf '%s\n' "${times[@]}" | sort -g |
+    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[NR] }')
+  CATEGORIES=$(grep -o '"category"' "$WORK/answer.json" | wc -l)
+}
+
+main() {
+  build_tools
+  WORK=$(mktemp -d /tmp/cohort-bench-pipeline-XXXXXX)
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  services_for "$BACKENDS"
+  # Every request must run the pipeline: the response cache, where the binary has one, is switched off.
+  COHORT_EXTRA_ENV=("COHORT_PIPELINE_TIMEOUT_MS=$PIPELINE_TIMEOUT_MS" "COHORT_CACHE_ENABLED=false")
+  CACHE_NOTE=", response cache off (COHORT_CACHE_ENABLED=false)"
+  STORE_ENV=()
+  DATA_DIR=$WORK/probe
+  mkdir -p "$DATA_DIR"
+  if ! run_cohort migrate >/dev/null 2>&1; then # a binary without a cache refuses the setting
+    COHORT_EXTRA_ENV=("COHORT_PIPELINE_TIMEOUT_MS=$PIPELINE_TIMEOUT_MS")
+    CACHE_NOTE=""
+  fi
+  rm -rf "$DATA_DIR"
+
+  local lines=() backend target users load1 ref ref_p50 ref_max ratio memory
+  for backend in $BACKENDS; do
+    target=$EVENTS
+    if [[ $backend == mongo ]]; then
+      if mongo_is_congodb; then target=${BENCH_MONGO_PIPELINE_EVENTS:-100000}; else target=${BENCH_MONGO_PIPELINE_EVENTS:-$EVENTS}; fi
+    fi
+    users=$(awk -v e="$target" -v r="$EVENTS_PER_USER" 'BEGIN { printf "%d", e / r + 0.5 }')
+    load1=$(load_1m)
+    log "$backend: cohort demo --users $users (~$target events; load $load1)"
+    store_env "$backend" pipeline
+    fill_store "$backend" "$users"
+
+    start_cohort "$backend-pipeline"
+    log "$backend: GET $ROUTE, $WARMUPS warm-ups, then $REQUESTS timed"
+    time_route
+    stop_cohort
+    memory=""
+    if [[ $backend == mongo ]] && mongo_is_congodb; then memory=$(congodb_rss_mib); fi
+
+    ref_p50=- ref_max=- ratio=-
+    case $backend in
+      sqlite) ref=$("$TOOLS/raw_insert_bench" query sqlite "$DATA_DIR/cohort.db" "$REFERENCE_SQL_SQLITE" "$WARMUPS" "$REQUESTS") ;;
+      postgres) ref=$("$TOOLS/raw_insert_bench" query postgres "$PG_URL" "$REFERENCE_SQL_POSTGRES" "$WARMUPS" "$REQUESTS") ;;
+      *) ref="" ;;
+    esac
+    if [[ -n "$ref" ]]; then
+      [[ $(field rows "$ref") == "$CATEGORIES" ]] ||
+        die "$backend: Cohort answered $CATEGORIES categories, the reference $(field rows "$ref")"
+      ref_p50=$(field p50_ms "$ref")
+      ref_max=$(field max_ms "$ref")
+      ratio=$(awk -v a="$COHORT_P50" -v b="$ref_p50" 'BEGIN { printf "%.2f", a / b }')
+    fi
+    log "$backend: cohort p50 $COHORT_P50 ms, max $COHORT_MAX ms; reference $ref"
+    lines+=("$backend $target $FILLED $FILL_S $COHORT_P50 $COHORT_MAX $ref_p50 $ref_max $ratio $load1-$(load_1m) ${memory:--} ${FILL_NOTE// /_}")
+    drop_backend_dbs
+    rm -rf "$DATA_DIR"
+  done
+
+  echo
+  echo "GET $ROUTE, $(date -u +%Y-%m-%dT%H:%MZ): $WARMUPS warm-ups, then $REQUESTS requests one after another," \
+    "p50 and max of those; store filled by \`cohort demo --seed 42 --until $UNTIL\` (users = events / $EVENTS_PER_USER);" \
+    "pipeline time limit ${PIPELINE_TIMEOUT_MS} ms for this run (default 5000)$CACHE_NOTE."
+  echo "reference = the same aggregation as one hand-written SQL statement on the same store, by sqlite3 / libpq" \
+    "directly; x ref = Cohort p50 / reference p50."
+  printf "%-9s %9s %9s %7s %10s %10s %10s %10s %6s %11s %s\n" backend target events "fill s" "p50 ms" "max ms" \
+    "ref p50" "ref max" "x ref" load1 note
+  local line events fill p50 max note
+  for line in "${lines[@]}"; do
+    read -r backend target events fill p50 max ref_p50 ref_max ratio load1 memory note <<<"$line"
+    note=${note//_/ }
+    if [[ $memory != - ]]; then note="CongoDB RSS ${memory} MiB after the fill${note:+; $note}"; fi
+    if awk -v p="$p50" 'BEGIN { exit !(p > 5000) }'; then note="past the default 5000 ms limit (504)${note:+; $note}"; fi
+    printf "%-9s %9s %9s %7s %10s %10s %10s %10s %6s %11s %s\n" "$backend" "$target" "$events" "$fill" "$p50" \
+      "$max" "$ref_p50" "$ref_max" "$ratio" "$load1" "$note"
+  done
+  echo "load after: $(uptime)"
+  if [[ " $BACKENDS " == *" mongo "* ]]; then echo "mongo: $MONGO_KIND; no indexes are used by it (metadata only), every aggregation scans in JavaScript."; fi
+  if [[ " $BACKENDS " == *" postgres "* ]]; then echo "postgres: the test cluster of scripts/test-services.sh ($(pg_settings))."; fi
+}
+
+main "$@"
