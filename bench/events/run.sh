@@ -3,7 +3,7 @@
 # rate for the same rows, measured in the same run (SQLite: prepared INSERTs in one transaction; PostgreSQL: one
 # COPY; MongoDB: unordered insert_many). Targets: HTTP >= 0.5x raw, import >= 0.7x raw. See README.md.
 #   bench/events/run.sh
-# Environment (defaults): BENCH_EVENTS (200000), BENCH_MONGO_EVENTS (20000 on the CongoDB test peer, else
+# Environment (defaults): BENCH_EVENTS (200000), BENCH_MONGO_EVENTS (50000 on the CongoDB test peer, else
 #   BENCH_EVENTS), BENCH_BACKENDS ("sqlite postgres mongo"), BENCH_ROUNDS (3; each figure is the median),
 #   BENCH_BATCH (5000 events per request), BENCH_CONNECTIONS (4), BENCH_SEED (42), BENCH_MONGO_URL (a real
 #   MongoDB; default: a private CongoDB peer), BENCH_COHORT_BIN and BENCH_TOOLS_DIR (build/release/cohort and
@@ -26,6 +26,24 @@ IMPORT_TARGET=0.7
 LOG_TAG=bench-events
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Loads file $2 into a throwaway store of backend $1, untimed: warms the page caches, and the JIT of a JavaScript
+# peer, so that the first round is not the odd one out.
+warm_up() {
+  case $1 in
+    sqlite) "$TOOLS/raw_insert_bench" sqlite "$2" "$WORK/raw-sqlite.db" >/dev/null ;;
+    postgres)
+      pg_create_db warmup
+      "$TOOLS/raw_insert_bench" postgres "$2" "$PG_URL" >/dev/null
+      ;;
+    mongo)
+      mongo_db warmup
+      "$TOOLS/raw_insert_bench" mongo "$2" "$MONGO_URL" >/dev/null
+      ;;
+  esac
+  rm -f "$WORK"/raw-sqlite.db*
+  drop_backend_dbs
+}
 
 # One round on backend $1 with file $2: raw load, HTTP, import, each into a fresh store. Appends to the
 # round lists RAW, HTTP, IMPORT, HTTP_RATIO, IMPORT_RATIO (to this round's raw rate), P50, MAX, CLIENT_CPU.
@@ -90,7 +108,7 @@ main() {
   "$TOOLS/raw_insert_bench" generate "$EVENTS" "$SEED" "$file"
   local mongo_events=${BENCH_MONGO_EVENTS:-}
   if [[ -z "$mongo_events" ]]; then
-    if mongo_is_congodb; then mongo_events=$((EVENTS < 20000 ? EVENTS : 20000)); else mongo_events=$EVENTS; fi
+    if mongo_is_congodb; then mongo_events=$((EVENTS < 50000 ? EVENTS : 50000)); else mongo_events=$EVENTS; fi
   fi
   head -n "$mongo_events" "$file" >"$WORK/events-mongo.ndjson"
 
@@ -100,6 +118,8 @@ main() {
     backend_file=$file
     if [[ $backend == mongo ]]; then backend_file=$WORK/events-mongo.ndjson; fi
     RAW="" HTTP="" IMPORT="" HTTP_RATIO="" IMPORT_RATIO="" P50="" MAX="" CLIENT_CPU=""
+    log "$backend: warm-up (a raw load, not counted)"
+    warm_up "$backend" "$backend_file"
     load1=$(load_1m)
     for ((round = 1; round <= ROUNDS; round++)); do
       log "$backend: round $round of $ROUNDS ($(wc -l <"$backend_file") events; load $(load_1m))"

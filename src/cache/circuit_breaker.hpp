@@ -1,9 +1,9 @@
 #pragma once
 // CircuitBreaker: stops calling a backend that keeps failing, so that a dead or slow Redis costs requests
-// nothing but a mutex. Closed: every call goes through; after `failure_threshold` consecutive failures it opens.
-// Open: no call goes through until `cooldown` has passed; then the next caller becomes the single probe
-// (half-open). The probe's success closes the breaker, its failure opens it for another cooldown.
-// Every Allow() that returned true must be followed by exactly one RecordSuccess() or RecordFailure().
+// nothing but a mutex. Closed: every call goes through; after `failure_threshold` consecutive failures it
+// opens. Open: no call goes through until `cooldown` has passed; then the next caller becomes the single
+// probe (half-open). The probe's success closes the breaker, its failure opens it for another cooldown. Every
+// Allow() that returned true must be followed by exactly one RecordSuccess() or RecordFailure().
 
 #include <chrono>
 #include <cstdint>

@@ -15,7 +15,7 @@ LruCache::LruCache(std::size_t max_bytes, int shards, ClockFn clock)
 LruCache::Shard& LruCache::ShardFor(std::string_view key) {
   // The index hashes the key again with the same function; the multiplier decorrelates the shard choice from
   // the bucket choice, which both come from the low bits otherwise.
-  const std::size_t h = std::hash<std::string_view>{}(key) * 0x9E3779B97F4A7C15ULL;
+  const std::size_t h = std::hash<std::string_view>{}(key)*0x9E3779B97F4A7C15ULL;
   return shards_[(h >> 32) % shard_count_];
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // LruCache: the in-process tier (L1). Sharded by key hash so that threads touching different keys rarely meet
 // on a mutex; each shard evicts its least recently used entry when it goes over its share of the byte budget.
-// An entry is charged key + value + kEntryOverhead bytes, so many tiny values cannot hide their real footprint.
-// Entries carry their own TTL, measured on the injected clock. Thread-safe.
+// An entry is charged key + value + kEntryOverhead bytes, so many tiny values cannot hide their real
+// footprint. Entries carry their own TTL, measured on the injected clock. Thread-safe.
 
 #include <cstddef>
 #include <cstdint>
@@ -24,22 +24,24 @@ struct LruStats {
   std::uint64_t evictions = 0;    // pushed out by the byte bound
   std::uint64_t expirations = 0;  // found past their TTL
   std::uint64_t entries = 0;
-  std::uint64_t bytes = 0;        // charged bytes, see kEntryOverhead
+  std::uint64_t bytes = 0;  // charged bytes, see kEntryOverhead
   std::uint64_t max_bytes = 0;
 };
 
 class LruCache {
  public:
-  // Approximate cost of the list node, the hash node and two string headers of one entry on a 64-bit libstdc++.
+  // Approximate cost of the list node, the hash node and two string headers of one entry on a 64-bit
+  // libstdc++.
   static constexpr std::size_t kEntryOverhead = 128;
 
-  // `max_bytes` is split evenly over `shards` (at least 1); an entry larger than one shard's share is not stored.
+  // `max_bytes` is split evenly over `shards` (at least 1); an entry larger than one shard's share is not
+  // stored.
   LruCache(std::size_t max_bytes, int shards, ClockFn clock = SteadyNow);
   LruCache(const LruCache&) = delete;
   LruCache& operator=(const LruCache&) = delete;
 
-  // On a hit copies the value into `out` (reusing its capacity: no allocation when it is large enough) and marks
-  // the entry most recently used. An expired entry is removed and reported as a miss.
+  // On a hit copies the value into `out` (reusing its capacity: no allocation when it is large enough) and
+  // marks the entry most recently used. An expired entry is removed and reported as a miss.
   bool Get(std::string_view key, std::string& out);
   // Inserts or replaces. A ttl <= 0 stores nothing (and removes an older value under the key).
   void Put(std::string_view key, std::string_view value, Clock::duration ttl);

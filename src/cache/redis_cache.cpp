@@ -1,5 +1,6 @@
 #include "cache/redis_cache.hpp"
 
+#include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -7,20 +8,19 @@
 #include <charconv>
 #include <cstring>
 
-#include <fmt/format.h>
-
 namespace cohort::cache {
 namespace {
 
 timeval ToTimeval(std::chrono::milliseconds ms) {
   const auto clamped = std::max(ms, std::chrono::milliseconds(1));
-  return timeval{static_cast<time_t>(clamped.count() / 1000), static_cast<suseconds_t>((clamped.count() % 1000) * 1000)};
+  return timeval{static_cast<time_t>(clamped.count() / 1000),
+                 static_cast<suseconds_t>((clamped.count() % 1000) * 1000)};
 }
 
 redisReply* AsReply(void* reply) { return static_cast<redisReply*>(reply); }
 
-// Keeps an existing integer version; replaces a missing or non-integer one by the seed, so that a Redis restart or
-// a corrupted key never brings back a version some process may still hold values for.
+// Keeps an existing integer version; replaces a missing or non-integer one by the seed, so that a Redis
+// restart or a corrupted key never brings back a version some process may still hold values for.
 constexpr std::string_view kEnsureAndIncrementScript = R"lua(
 local cur = redis.call('GET', KEYS[1])
 if (not cur) or (not string.match(cur, '^%d+$')) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -33,14 +33,16 @@ return v
 
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) return Error::InvalidArgument(fmt::format("redis url must start with redis://: '{}'", url));
+  if (!url.starts_with(kScheme))
+    return Error::InvalidArgument(fmt::format("redis url must start with redis://: '{}'", url));
   std::string_view rest = url.substr(kScheme.size());
   RedisEndpoint endpoint;
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
     // Only the password is used: ACL users are not needed by the deployments this serves.
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) userinfo = userinfo.substr(colon + 1);
+    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos)
+      userinfo = userinfo.substr(colon + 1);
     endpoint.password = std::string(userinfo);
   }
   std::string_view authority = rest;
@@ -71,7 +73,8 @@ void RedisCache::ReplyDeleter::operator()(void* reply) const { freeReplyObject(r
 
 Result<std::unique_ptr<RedisCache>> RedisCache::Create(RedisCacheOptions options, ClockFn clock) {
   COHORT_ASSIGN_OR_RETURN(RedisEndpoint endpoint, ParseRedisUrl(options.url));
-  return std::unique_ptr<RedisCache>(new RedisCache(std::move(options), std::move(endpoint), std::move(clock)));
+  return std::unique_ptr<RedisCache>(
+      new RedisCache(std::move(options), std::move(endpoint), std::move(clock)));
 }
 
 RedisCache::RedisCache(RedisCacheOptions options, RedisEndpoint endpoint, ClockFn clock)
@@ -94,7 +97,8 @@ Error RedisCache::Fail(std::string message, std::uint64_t RedisStats::*kind, boo
   } else {
     breaker_.RecordSuccess();
   }
-  return Error::Unavailable("redis " + endpoint_.host + ":" + std::to_string(endpoint_.port) + ": " + message);
+  return Error::Unavailable("redis " + endpoint_.host + ":" + std::to_string(endpoint_.port) + ": " +
+                            message);
 }
 
 void RedisCache::CountError() {
@@ -118,7 +122,8 @@ RedisStats RedisCache::Stats() const {
 }
 
 Result<redisContext*> RedisCache::Connect() {
-  redisContext* context = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, ToTimeval(options_.connect_timeout));
+  redisContext* context =
+      redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, ToTimeval(options_.connect_timeout));
   if (context == nullptr) return Error::Unavailable("cannot allocate a hiredis context");
   if (context->err != 0) {
     std::string message = context->errstr;
@@ -280,12 +285,13 @@ Result<void> RedisCache::Set(std::string_view key, std::string_view value, std::
   return {};
 }
 
-Result<std::int64_t> RedisCache::EnsureAndIncrement(std::string_view key, std::int64_t seed, std::int64_t delta,
-                                                    std::chrono::seconds ttl) {
+Result<std::int64_t> RedisCache::EnsureAndIncrement(std::string_view key, std::int64_t seed,
+                                                    std::int64_t delta, std::chrono::seconds ttl) {
   const std::string seed_text = std::to_string(seed);
   const std::string delta_text = std::to_string(delta);
   const std::string ttl_text = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
-  const std::string_view args[] = {"EVAL", kEnsureAndIncrementScript, "1", key, seed_text, delta_text, ttl_text};
+  const std::string_view args[] = {"EVAL",  kEnsureAndIncrementScript, "1", key, seed_text, delta_text,
+                                   ttl_text};
   COHORT_ASSIGN_OR_RETURN(ReplyPtr reply, Command(args));
   const redisReply* r = AsReply(reply.get());
   if (r->type != REDIS_REPLY_INTEGER) {

@@ -1,12 +1,12 @@
 #pragma once
-// RedisCache: the shared tier (L2), a thin, failure-proof client over hiredis (0.14, RESP2). It owns a small pool
-// of blocking connections, each with a connect and a command timeout, and sends every command through a
+// RedisCache: the shared tier (L2), a thin, failure-proof client over hiredis (0.14, RESP2). It owns a small
+// pool of blocking connections, each with a connect and a command timeout, and sends every command through a
 // CircuitBreaker. Nothing here throws: a connection failure, a timeout, an error reply or a reply of an
-// unexpected type is an Unavailable error, counted in Stats(); callers treat it as a miss. Connections are made
-// lazily, so a Redis that is down at start-up does not keep the process from starting. Thread-safe.
+// unexpected type is an Unavailable error, counted in Stats(); callers treat it as a miss. Connections are
+// made lazily, so a Redis that is down at start-up does not keep the process from starting. Thread-safe.
 //
-// Transport failures and timeouts count against the breaker; an answer of the wrong shape does not (the server
-// is alive), it only counts as an error.
+// Transport failures and timeouts count against the breaker; an answer of the wrong shape does not (the
+// server is alive), it only counts as an error.
 
 #include <chrono>
 #include <condition_variable>
@@ -69,8 +69,8 @@ class RedisCache {
   Result<std::vector<std::optional<std::string>>> MGet(std::span<const std::string_view> keys);
   // SET key value EX ttl (ttl is raised to 1 s: Redis rejects EX 0).
   Result<void> Set(std::string_view key, std::string_view value, std::chrono::seconds ttl);
-  // Atomically: when `key` is absent or not a decimal integer, sets it to `seed`; then adds `delta` (0 or 1) and
-  // sets its TTL. Returns the new value. One round trip (a short Lua script).
+  // Atomically: when `key` is absent or not a decimal integer, sets it to `seed`; then adds `delta` (0 or 1)
+  // and sets its TTL. Returns the new value. One round trip (a short Lua script).
   Result<std::int64_t> EnsureAndIncrement(std::string_view key, std::int64_t seed, std::int64_t delta,
                                           std::chrono::seconds ttl);
 

@@ -1,8 +1,8 @@
 #pragma once
-// SingleFlight: at most one computation per key at a time in this process. The first caller for a key runs the
-// function; callers that arrive while it runs wait and get a copy of its result, errors included (an exception
-// thrown by the function is rethrown in every waiter). Once it finishes, the next caller starts afresh: results
-// are not kept here. Thread-safe.
+// SingleFlight: at most one computation per key at a time in this process. The first caller for a key runs
+// the function; callers that arrive while it runs wait and get a copy of its result, errors included (an
+// exception thrown by the function is rethrown in every waiter). Once it finishes, the next caller starts
+// afresh: results are not kept here. Thread-safe.
 
 #include <atomic>
 #include <cstddef>
@@ -56,7 +56,8 @@ class SingleFlight {
   std::uint64_t waits() const { return waits_.load(); }
 
  private:
-  using FlightMap = std::unordered_map<std::string, std::shared_future<T>, TransparentStringHash, std::equal_to<>>;
+  using FlightMap =
+      std::unordered_map<std::string, std::shared_future<T>, TransparentStringHash, std::equal_to<>>;
 
   // Removed before the result is published: a caller arriving after this starts a new computation rather than
   // taking a result that may predate what it has just written or invalidated.

@@ -1,31 +1,32 @@
 #include "cache/tiered_cache.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <vector>
 
-#include <fmt/format.h>
-
 namespace cohort::cache {
 namespace {
 
 constexpr std::string_view kHeaderMagic = "c1:";
-// Past this many known users the table is emptied: a forgotten version is re-read from Redis or re-seeded, which
-// costs a recomputation at worst, never a stale value.
+// Past this many known users the table is emptied: a forgotten version is re-read from Redis or re-seeded,
+// which costs a recomputation at worst, never a stale value.
 constexpr std::size_t kMaxKnownUsers = 1 << 16;
 constexpr std::size_t kMaxScratchBytes = 256 * 1024;
 
 std::int64_t WallMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 // A version never handed out before (see the header comment on seeds).
 std::uint64_t SeedVersion() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 template <typename Int>
@@ -54,7 +55,8 @@ struct Decoded {
   std::string_view payload;
 };
 
-std::string Encode(std::uint64_t global, std::uint64_t user, std::int64_t expires_ms, std::string_view payload) {
+std::string Encode(std::uint64_t global, std::uint64_t user, std::int64_t expires_ms,
+                   std::string_view payload) {
   std::string out = fmt::format("{}{}:{}:{}\n", kHeaderMagic, global, user, expires_ms);
   out.append(payload);
   return out;
@@ -84,9 +86,12 @@ std::optional<Decoded> Decode(std::string_view raw) {
 
 std::string_view SourceName(Source source) {
   switch (source) {
-    case Source::kL1: return "l1";
-    case Source::kL2: return "l2";
-    case Source::kComputed: return "computed";
+    case Source::kL1:
+      return "l1";
+    case Source::kL2:
+      return "l2";
+    case Source::kComputed:
+      return "computed";
   }
   return "unknown";
 }
@@ -154,7 +159,8 @@ TieredCache::Versions TieredCache::LocalVersions(std::string_view user_id, bool*
     auto found = versions_.users.find(user_id);
     if (found == versions_.users.end()) {
       if (versions_.users.size() >= kMaxKnownUsers) {
-        std::erase_if(versions_.users, [&](const auto& entry) { return !versions_.pending_users.contains(entry.first); });
+        std::erase_if(versions_.users,
+                      [&](const auto& entry) { return !versions_.pending_users.contains(entry.first); });
       }
       found = versions_.users.emplace(std::string(user_id), KnownVersion{SeedVersion()}).first;
     }
@@ -168,11 +174,13 @@ TieredCache::Versions TieredCache::LocalVersions(std::string_view user_id, bool*
 std::optional<TieredCache::Versions> TieredCache::AdoptVersions(std::string_view user_id, const Keys& keys,
                                                                 const std::optional<std::string>& global,
                                                                 const std::optional<std::string>& user) {
-  auto resolve = [&](const std::optional<std::string>& text, const std::string& redis_key) -> std::optional<std::uint64_t> {
+  auto resolve = [&](const std::optional<std::string>& text,
+                     const std::string& redis_key) -> std::optional<std::uint64_t> {
     std::uint64_t version = 0;
     if (text && ParseInt(*text, version)) return version;
     if (text) l2_->CountError();  // corrupt: the script below replaces it
-    auto created = l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 0, kVersionTtl);
+    auto created =
+        l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 0, kVersionTtl);
     if (!created) return std::nullopt;
     return static_cast<std::uint64_t>(*created);
   };
@@ -218,11 +226,13 @@ Result<Lookup> TieredCache::ComputeOnly(const ComputeFn& compute) {
   return Lookup{std::move(computed).value(), Source::kComputed};
 }
 
-Result<Lookup> TieredCache::GetOrCompute(std::string_view key, std::chrono::seconds ttl, const ComputeFn& compute) {
+Result<Lookup> TieredCache::GetOrCompute(std::string_view key, std::chrono::seconds ttl,
+                                         const ComputeFn& compute) {
   return GetOrCompute(CacheKey{"", "", key}, ttl, compute);
 }
 
-Result<Lookup> TieredCache::GetOrCompute(const CacheKey& key, std::chrono::seconds ttl, const ComputeFn& compute) {
+Result<Lookup> TieredCache::GetOrCompute(const CacheKey& key, std::chrono::seconds ttl,
+                                         const ComputeFn& compute) {
   if (!options_.enabled || ttl <= std::chrono::seconds::zero()) return ComputeOnly(compute);
   ttl = std::min(ttl, kMaxValueTtl);
   const Keys keys = MakeKeys(key);
@@ -239,7 +249,8 @@ Result<Lookup> TieredCache::GetOrCompute(const CacheKey& key, std::chrono::secon
         l1_stale_.fetch_add(1, std::memory_order_relaxed);
       }
     }
-    if (raw.capacity() > kMaxScratchBytes) std::string().swap(raw);  // one huge value must not stay in every thread
+    if (raw.capacity() > kMaxScratchBytes)
+      std::string().swap(raw);  // one huge value must not stay in every thread
     if (hit) return std::move(*hit);
   }
 
@@ -291,16 +302,18 @@ Result<Lookup> TieredCache::Fill(const CacheKey& key, const Keys& keys, std::chr
     if (decoded && Versions{decoded->global, decoded->user} == *versions && remaining_ms > 0) {
       l2_hits_.fetch_add(1, std::memory_order_relaxed);
       // Promoted for no longer than Redis keeps it, so L1 does not outlive the TTL it was written with.
-      if (l1_) l1_->Put(keys.logical, *l2_value, std::min<Clock::duration>(std::chrono::milliseconds(remaining_ms), ttl));
+      if (l1_)
+        l1_->Put(keys.logical, *l2_value,
+                 std::min<Clock::duration>(std::chrono::milliseconds(remaining_ms), ttl));
       return Lookup{std::string(decoded->payload), Source::kL2};
     }
     l2_misses_.fetch_add(1, std::memory_order_relaxed);
   }
 
   COHORT_ASSIGN_OR_RETURN(Lookup computed, ComputeOnly(compute));
-  const std::string encoded = Encode(versions->global, versions->user,
-                                     WallMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
-                                     computed.value);
+  const std::string encoded = Encode(
+      versions->global, versions->user,
+      WallMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(), computed.value);
   if (l1_) l1_->Put(keys.logical, encoded, ttl);
   if (l2_) (void)l2_->Set(keys.value, encoded, ttl);  // a failure is counted there; the value is still good
   return computed;
@@ -319,7 +332,8 @@ void TieredCache::Bump(std::optional<std::string_view> user_id) {
   if (l2_) {
     FlushPendingInvalidations();
     const std::string redis_key = user_id ? UserVersionKey(*user_id) : global_version_key_;
-    auto bumped = l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 1, kVersionTtl);
+    auto bumped =
+        l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 1, kVersionTtl);
     if (bumped) {
       const KnownVersion known{static_cast<std::uint64_t>(*bumped), clock_()};
       std::lock_guard lock(versions_.mutex);
@@ -331,7 +345,8 @@ void TieredCache::Bump(std::optional<std::string_view> user_id) {
       return;
     }
   }
-  // Redis unreachable (or absent): this process moves on to a version of its own at once, and Redis is told later.
+  // Redis unreachable (or absent): this process moves on to a version of its own at once, and Redis is told
+  // later.
   std::lock_guard lock(versions_.mutex);
   KnownVersion* known = nullptr;
   if (user_id) {
@@ -364,7 +379,8 @@ void TieredCache::FlushPendingInvalidations() {
   }
   // They stay pending until Redis has the new version, so that no read adopts the old one in between.
   auto replay = [&](const std::string& redis_key) -> std::optional<KnownVersion> {
-    auto bumped = l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 1, kVersionTtl);
+    auto bumped =
+        l2_->EnsureAndIncrement(redis_key, static_cast<std::int64_t>(SeedVersion()), 1, kVersionTtl);
     if (!bumped) return std::nullopt;
     return KnownVersion{static_cast<std::uint64_t>(*bumped), clock_()};
   };

@@ -1,22 +1,24 @@
 #pragma once
-// TieredCache: get-or-compute over an in-process LRU (L1) and Redis (L2), with per-user and global versions for
-// invalidation without scanning Redis.
+// TieredCache: get-or-compute over an in-process LRU (L1) and Redis (L2), with per-user and global versions
+// for invalidation without scanning Redis.
 //
 // Lookup order: L1, then L2 (a hit is copied into L1), then the compute function (its value goes to both). At
-// most one computation per key runs at a time in a process; concurrent callers share its result, errors included.
-// A compute error is returned and not cached. Redis being down, slow or returning garbage never fails a call:
-// it is a miss, counted, and the breaker stops calling Redis for a while after repeated failures.
+// most one computation per key runs at a time in a process; concurrent callers share its result, errors
+// included. A compute error is returned and not cached. Redis being down, slow or returning garbage never
+// fails a call: it is a miss, counted, and the breaker stops calling Redis for a while after repeated
+// failures.
 //
 // Invalidation: every value is stored with the global version and its user's version in a small header
 // ("c1:<global>:<user>:<expires unix ms>\n" then the JSON text as it is); a value whose versions are not the
-// current ones is a miss. Invalidate(user) increments the user's version in Redis (`prefix:ver:user:<id>`) and
-// locally; InvalidateAll() the global one (`prefix:ver:global`). Version keys live kVersionTtl, longer than any
-// value (TTLs are capped at kMaxValueTtl). With version_max_staleness = 0 the versions are read from Redis on
-// every lookup, in the same MGET as the value, so once Invalidate() has returned the next read in any process
-// recomputes. When Redis is unreachable, a process falls back to the versions it knows: its own invalidations
-// still apply at once (and are replayed to Redis when it is back), other processes' are not seen and their L1
-// values may be served until their TTL. A missing or corrupt version in Redis is re-created from the wall clock
-// in microseconds, never from 0, so a Redis restart cannot bring back a version a process still holds values for.
+// current ones is a miss. Invalidate(user) increments the user's version in Redis (`prefix:ver:user:<id>`)
+// and locally; InvalidateAll() the global one (`prefix:ver:global`). Version keys live kVersionTtl, longer
+// than any value (TTLs are capped at kMaxValueTtl). With version_max_staleness = 0 the versions are read from
+// Redis on every lookup, in the same MGET as the value, so once Invalidate() has returned the next read in
+// any process recomputes. When Redis is unreachable, a process falls back to the versions it knows: its own
+// invalidations still apply at once (and are replayed to Redis when it is back), other processes' are not
+// seen and their L1 values may be served until their TTL. A missing or corrupt version in Redis is re-created
+// from the wall clock in microseconds, never from 0, so a Redis restart cannot bring back a version a process
+// still holds values for.
 
 #include <atomic>
 #include <chrono>
@@ -47,9 +49,9 @@ struct Lookup {
   Source source = Source::kComputed;
 };
 
-// What a cached value is for. `ns` and `user_id` may hold any bytes (they are escaped in keys); `name` should be
-// the rest of what determines the value (parameters included). An empty user_id: the value belongs to no user
-// and only InvalidateAll() reaches it.
+// What a cached value is for. `ns` and `user_id` may hold any bytes (they are escaped in keys); `name` should
+// be the rest of what determines the value (parameters included). An empty user_id: the value belongs to no
+// user and only InvalidateAll() reaches it.
 struct CacheKey {
   std::string_view ns;
   std::string_view user_id;
@@ -58,7 +60,7 @@ struct CacheKey {
 
 struct L2Stats {
   std::uint64_t hits = 0;
-  std::uint64_t misses = 0;         // absent, expired, under an old version, undecodable, or Redis unreachable
+  std::uint64_t misses = 0;  // absent, expired, under an old version, undecodable, or Redis unreachable
   std::uint64_t decode_errors = 0;  // also counted in redis.errors
   RedisStats redis;
 };
@@ -67,7 +69,7 @@ struct CacheStats {
   bool enabled = false;
   bool l1_enabled = false;
   bool l2_enabled = false;  // false too when no Redis URL was given
-  LruStats l1;  // hits and misses as lookups saw them: an entry under an old version is a miss
+  LruStats l1;              // hits and misses as lookups saw them: an entry under an old version is a miss
   L2Stats l2;
   std::uint64_t computes = 0;
   std::uint64_t compute_errors = 0;
@@ -118,8 +120,8 @@ class TieredCache {
     std::unordered_set<std::string> pending_users;
   };
   struct Keys {
-    std::string logical;  // L1 key: ns:user:name
-    std::string value;    // L2 key: prefix:val:ns:user:name
+    std::string logical;       // L1 key: ns:user:name
+    std::string value;         // L2 key: prefix:val:ns:user:name
     std::string user_version;  // prefix:ver:user:<id>, empty for values of no user
   };
 
@@ -131,18 +133,20 @@ class TieredCache {
   Versions LocalVersions(std::string_view user_id, bool* fresh);
   // The versions to check an L1 value against: local when fresh or without L2, else read from Redis.
   Versions CurrentVersions(std::string_view user_id, const Keys& keys);
-  // Turns the version texts of an MGET into versions (re-creating missing or corrupt ones) and remembers them.
+  // Turns the version texts of an MGET into versions (re-creating missing or corrupt ones) and remembers
+  // them.
   std::optional<Versions> AdoptVersions(std::string_view user_id, const Keys& keys,
                                         const std::optional<std::string>& global,
                                         const std::optional<std::string>& user);
-  Result<Lookup> Fill(const CacheKey& key, const Keys& keys, std::chrono::seconds ttl, const ComputeFn& compute);
+  Result<Lookup> Fill(const CacheKey& key, const Keys& keys, std::chrono::seconds ttl,
+                      const ComputeFn& compute);
   Result<Lookup> ComputeOnly(const ComputeFn& compute);
   void Bump(std::optional<std::string_view> user_id);
   void FlushPendingInvalidations();
 
   const CacheOptions options_;
   const ClockFn clock_;
-  const std::unique_ptr<LruCache> l1_;     // null when off
+  const std::unique_ptr<LruCache> l1_;    // null when off
   const std::unique_ptr<RedisCache> l2_;  // null when off
   const std::string global_version_key_;
   SingleFlight<Result<Lookup>> flights_;

@@ -1,5 +1,5 @@
-// TieredCache against a redis-server of the test's own that the test makes slow, stops and starts again: every
-// lookup still succeeds, the breaker opens, and L2 is used again once the server is back.
+// TieredCache against a redis-server of the test's own that the test makes slow, stops and starts again:
+// every lookup still succeeds, the breaker opens, and L2 is used again once the server is back.
 
 #include <gtest/gtest.h>
 
@@ -29,10 +29,13 @@ TEST(TieredCacheRedisFaultTest, RedisDownSlowOrBackNeverFailsALookup) {
   ASSERT_TRUE(created);
   auto cache = std::move(created).value();
   int computes = 0;
-  const ComputeFn compute = [&]() -> Result<std::string> { return R"({"n":)" + std::to_string(++computes) + "}"; };
+  const ComputeFn compute = [&]() -> Result<std::string> {
+    return R"({"n":)" + std::to_string(++computes) + "}";
+  };
   auto lookup_round = [&](int round) {
     for (int k = 0; k < 4; ++k) {
-      auto r = cache->GetOrCompute(CacheKey{"insights", "u" + std::to_string(k), "summary"}, seconds(60), compute);
+      auto r =
+          cache->GetOrCompute(CacheKey{"insights", "u" + std::to_string(k), "summary"}, seconds(60), compute);
       ASSERT_TRUE(r) << "round " << round << " key " << k;
       ASSERT_FALSE(r->value.empty());
     }
@@ -75,7 +78,8 @@ TEST(TieredCacheRedisFaultTest, RedisDownSlowOrBackNeverFailsALookup) {
   for (int round = 0; round < 5; ++round) lookup_round(400 + round);
   const auto back = cache->Stats();
   EXPECT_EQ(back.l2.redis.breaker.state, BreakerState::kClosed);
-  EXPECT_GE(back.l2.hits, down.l2.hits + 16u);  // the restarted server was empty: one computing round, then hits
+  EXPECT_GE(back.l2.hits,
+            down.l2.hits + 16u);  // the restarted server was empty: one computing round, then hits
 }
 
 }  // namespace

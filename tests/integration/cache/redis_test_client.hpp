@@ -1,10 +1,10 @@
 #pragma once
-// Test-only helpers for the cache's integration tests: a raw hiredis connection to look at (and spoil) what the
-// cache wrote, the shared test Redis URL, unique key prefixes, and a redis-server of a test's own.
-
-#include <hiredis/hiredis.h>
+// Test-only helpers for the cache's integration tests: a raw hiredis connection to look at (and spoil) what
+// the cache wrote, the shared test Redis URL, unique key prefixes, and a redis-server of a test's own.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,14 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "cache/redis_cache.hpp"
 
 namespace cohort::testing {
 
-// The URL `make test` provides (COHORT_TEST_REDIS_URL). When it is not set the calling test FAILS (it is never
-// skipped) and the result is empty; the caller should then return.
+// The URL `make test` provides (COHORT_TEST_REDIS_URL). When it is not set the calling test FAILS (it is
+// never skipped) and the result is empty; the caller should then return.
 inline std::string TestRedisUrl() {
   const char* url = std::getenv("COHORT_TEST_REDIS_URL");
   if (url == nullptr || *url == '\0') {
@@ -72,9 +70,11 @@ class RawRedis {
 
   std::vector<std::string> Keys(const std::string& pattern) {
     std::vector<std::string> keys;
-    auto* reply = static_cast<redisReply*>(redisCommand(context_.get(), "KEYS %b", pattern.data(), pattern.size()));
+    auto* reply =
+        static_cast<redisReply*>(redisCommand(context_.get(), "KEYS %b", pattern.data(), pattern.size()));
     if (reply == nullptr) throw std::runtime_error(std::string("redis: ") + context_->errstr);
-    for (std::size_t i = 0; i < reply->elements; ++i) keys.emplace_back(reply->element[i]->str, reply->element[i]->len);
+    for (std::size_t i = 0; i < reply->elements; ++i)
+      keys.emplace_back(reply->element[i]->str, reply->element[i]->len);
     freeReplyObject(reply);
     return keys;
   }
@@ -83,16 +83,21 @@ class RawRedis {
   static std::string Text(const redisReply* reply) {
     switch (reply->type) {
       case REDIS_REPLY_STRING:
-      case REDIS_REPLY_STATUS: return std::string(reply->str, reply->len);
-      case REDIS_REPLY_INTEGER: return std::to_string(reply->integer);
-      case REDIS_REPLY_NIL: return "(nil)";
-      case REDIS_REPLY_ERROR: return "(error) " + std::string(reply->str, reply->len);
+      case REDIS_REPLY_STATUS:
+        return std::string(reply->str, reply->len);
+      case REDIS_REPLY_INTEGER:
+        return std::to_string(reply->integer);
+      case REDIS_REPLY_NIL:
+        return "(nil)";
+      case REDIS_REPLY_ERROR:
+        return "(error) " + std::string(reply->str, reply->len);
       case REDIS_REPLY_ARRAY: {
         std::string joined;
         for (std::size_t i = 0; i < reply->elements; ++i) joined += (i ? "\n" : "") + Text(reply->element[i]);
         return joined;
       }
-      default: return "(unknown)";
+      default:
+        return "(unknown)";
     }
   }
   struct Free {
@@ -122,7 +127,9 @@ inline int FreePort() {
 // saving) on destruction.
 class OwnRedisServer {
  public:
-  OwnRedisServer() : port_(FreePort()), dir_("/tmp/cohort-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_)) {
+  OwnRedisServer()
+      : port_(FreePort()),
+        dir_("/tmp/cohort-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_)) {
     if (std::system(("mkdir -p " + dir_).c_str()) != 0) throw std::runtime_error("cannot create " + dir_);
     Start();
   }
@@ -135,7 +142,8 @@ class OwnRedisServer {
 
   // DEBUG is enabled so that a test can make the server slow (DEBUG SLEEP).
   void Start() {
-    const std::string command = "redis-server --daemonize yes --bind 127.0.0.1 --port " + std::to_string(port_) +
+    const std::string command = "redis-server --daemonize yes --bind 127.0.0.1 --port " +
+                                std::to_string(port_) +
                                 " --save '' --appendonly no --enable-debug-command yes --dir " + dir_ +
                                 " --pidfile " + dir_ + "/redis.pid --logfile " + dir_ + "/redis.log";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot start: " + command);
@@ -148,7 +156,8 @@ class OwnRedisServer {
 
   void Stop() {
     (void)Cli("shutdown nosave");
-    for (int i = 0; i < 100 && Cli("ping") == "PONG"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && Cli("ping") == "PONG"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   // redis-cli's trimmed output (empty when the server is not there).

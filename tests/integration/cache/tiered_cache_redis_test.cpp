@@ -33,7 +33,9 @@ struct Counter {
   std::atomic<int> calls{0};
   std::string tag;
   ComputeFn Fn() {
-    return [this]() -> Result<std::string> { return R"({"by":")" + tag + R"(","n":)" + std::to_string(++calls) + "}"; };
+    return [this]() -> Result<std::string> {
+      return R"({"by":")" + tag + R"(","n":)" + std::to_string(++calls) + "}";
+    };
   }
 };
 
@@ -42,13 +44,16 @@ TEST(TieredCacheRedisTest, L2ServesWhatL1Evicted) {
   if (url.empty()) return;
   CacheOptions options = RedisOptions(url, testing::UniquePrefix("evict"));
   options.l1_shards = 1;
-  options.l1_max_bytes = 2 * LruCache::Charge(std::string(40, 'k'), std::string(60, 'v'));  // about two values
+  options.l1_max_bytes =
+      2 * LruCache::Charge(std::string(40, 'k'), std::string(60, 'v'));  // about two values
   auto cache = Make(options);
   Counter counter;
   counter.tag = "a";
   for (int i = 0; i < 6; ++i)
-    ASSERT_EQ(cache->GetOrCompute(CacheKey{"insights", "u1", "k" + std::to_string(i)}, seconds(60), counter.Fn())->source,
-              Source::kComputed);
+    ASSERT_EQ(
+        cache->GetOrCompute(CacheKey{"insights", "u1", "k" + std::to_string(i)}, seconds(60), counter.Fn())
+            ->source,
+        Source::kComputed);
   ASSERT_GT(cache->Stats().l1.evictions, 0u);
   auto again = cache->GetOrCompute(CacheKey{"insights", "u1", "k0"}, seconds(60), counter.Fn());
   ASSERT_TRUE(again);
@@ -56,7 +61,8 @@ TEST(TieredCacheRedisTest, L2ServesWhatL1Evicted) {
   EXPECT_EQ(again->value, R"({"by":"a","n":1})");
   EXPECT_EQ(counter.calls.load(), 6);
   // Promoted: the next read is local.
-  EXPECT_EQ(cache->GetOrCompute(CacheKey{"insights", "u1", "k0"}, seconds(60), counter.Fn())->source, Source::kL1);
+  EXPECT_EQ(cache->GetOrCompute(CacheKey{"insights", "u1", "k0"}, seconds(60), counter.Fn())->source,
+            Source::kL1);
   const auto stats = cache->Stats();
   EXPECT_EQ(stats.l2.hits, 1u);
   EXPECT_EQ(stats.l2.redis.errors, 0u);
@@ -82,7 +88,8 @@ TEST(TieredCacheRedisTest, AnInvalidationIsSeenByAnotherInstanceOnItsNextRead) {
 
   first->Invalidate("user:42");
   auto after = second->GetOrCompute(key, seconds(60), by_second.Fn());
-  EXPECT_EQ(after->source, Source::kComputed) << "the second instance served its L1 value after the invalidation";
+  EXPECT_EQ(after->source, Source::kComputed)
+      << "the second instance served its L1 value after the invalidation";
   EXPECT_EQ(after->value, R"({"by":"second","n":1})");
   // The first instance now finds the second's value, not its own old one.
   auto first_again = first->GetOrCompute(key, seconds(60), by_first.Fn());

@@ -44,7 +44,7 @@ TEST(CacheCircuitBreakerTest, HalfOpenLetsOneProbeThrough) {
   EXPECT_TRUE(breaker.Allow());   // the probe
   EXPECT_FALSE(breaker.Allow());  // everyone else waits for it
   EXPECT_EQ(breaker.Stats().state, BreakerState::kHalfOpen);
-  breaker.RecordFailure();        // a failed probe reopens for a full cool-down
+  breaker.RecordFailure();  // a failed probe reopens for a full cool-down
   EXPECT_EQ(breaker.Stats().state, BreakerState::kOpen);
   clock.Advance(milliseconds(4999));
   EXPECT_FALSE(breaker.Allow());

@@ -94,7 +94,8 @@ TEST(SingleFlightTest, DifferentKeysDoNotWaitForEachOther) {
 
 TEST(SingleFlightTest, AnExceptionReachesEveryCaller) {
   SingleFlight<Result<int>> flight;
-  EXPECT_THROW((void)flight.Run("key", []() -> Result<int> { throw std::runtime_error("boom"); }), std::runtime_error);
+  EXPECT_THROW((void)flight.Run("key", []() -> Result<int> { throw std::runtime_error("boom"); }),
+               std::runtime_error);
   Result<int> after = flight.Run("key", [] { return Result<int>(3); });
   EXPECT_TRUE(after);
 }

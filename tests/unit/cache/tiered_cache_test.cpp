@@ -1,5 +1,5 @@
-// TieredCache without a Redis server: get-or-compute on L1, single-flight, versions, errors, tiers switched off,
-// and a Redis that cannot be reached (a closed local port).
+// TieredCache without a Redis server: get-or-compute on L1, single-flight, versions, errors, tiers switched
+// off, and a Redis that cannot be reached (a closed local port).
 
 #include "cache/tiered_cache.hpp"
 
@@ -162,7 +162,8 @@ TEST(TieredCacheTest, WithTheCacheOffEveryCallComputes) {
   options.enabled = false;
   auto cache = Make(options);
   Counter counter;
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(cache->GetOrCompute("k", seconds(60), counter.Fn())->source, Source::kComputed);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(cache->GetOrCompute("k", seconds(60), counter.Fn())->source, Source::kComputed);
   EXPECT_EQ(counter.calls.load(), 3);
   const auto stats = cache->Stats();
   EXPECT_FALSE(stats.enabled);
@@ -174,7 +175,8 @@ TEST(TieredCacheTest, WithBothTiersOffEveryCallComputes) {
   options.l1_enabled = false;
   auto cache = Make(options);
   Counter counter;
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(cache->GetOrCompute("k", seconds(60), counter.Fn())->source, Source::kComputed);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(cache->GetOrCompute("k", seconds(60), counter.Fn())->source, Source::kComputed);
   EXPECT_EQ(counter.calls.load(), 3);
   EXPECT_FALSE(cache->Stats().l1_enabled);
 }
@@ -214,12 +216,14 @@ TEST(TieredCacheTest, UnreachableRedisNeverFailsALookupAndOpensTheBreaker) {
   auto cache = Make(options, clock.Fn());
   Counter counter;
   for (int i = 0; i < 10; ++i) {
-    auto r = cache->GetOrCompute(CacheKey{"insights", "u", "k" + std::to_string(i)}, seconds(60), counter.Fn());
+    auto r =
+        cache->GetOrCompute(CacheKey{"insights", "u", "k" + std::to_string(i)}, seconds(60), counter.Fn());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->source, Source::kComputed);
   }
   // Served from L1 while Redis is away.
-  EXPECT_EQ(cache->GetOrCompute(CacheKey{"insights", "u", "k0"}, seconds(60), counter.Fn())->source, Source::kL1);
+  EXPECT_EQ(cache->GetOrCompute(CacheKey{"insights", "u", "k0"}, seconds(60), counter.Fn())->source,
+            Source::kL1);
   auto stats = cache->Stats();
   EXPECT_TRUE(stats.l2_enabled);
   EXPECT_EQ(stats.l2.redis.breaker.state, BreakerState::kOpen);
