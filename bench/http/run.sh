@@ -18,6 +18,7 @@ SAMPLE_ID=u000123
 
 WORK=""
 COHORT_PID=""
+UNCACHED_PID=""
 NGINX_PID=""
 
 log() { echo "bench-http: $*" >&2; }
@@ -36,6 +37,7 @@ stop_process() { # pid
 cleanup() {
   stop_process "$NGINX_PID"
   stop_process "$COHORT_PID"
+  stop_process "$UNCACHED_PID"
   if [[ -n "$WORK" ]]; then rm -rf "$WORK"; fi
 }
 
@@ -91,7 +93,7 @@ wait_for_http() {
 }
 
 start_cohort() {
-  local data=$WORK/data port_file=$WORK/cohort.port i
+  local data=$WORK/data
   mkdir -p "$data"
   # The default store (SQLite), open access: the environment must not switch either.
   log "cohort demo: $USERS users, $PRODUCTS products"
@@ -103,23 +105,35 @@ start_cohort() {
       die "cohort demo failed"
     }
   log "cohort demo took $((SECONDS - started)) s"
+  serve_cohort cached
+  COHORT_PID=$SERVED_PID
+  COHORT_PORT=$SERVED_PORT
+  # The same data served with caching off: every request reads the database.
+  serve_cohort uncached COHORT_CACHE_ENABLED=false
+  UNCACHED_PID=$SERVED_PID
+  UNCACHED_PORT=$SERVED_PORT
+}
 
-  env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS \
-    "$BENCH_COHORT_BIN" serve --data-dir "$data" --host 127.0.0.1 --port 0 --port-file "$port_file" \
-    >"$WORK/cohort.log" 2>&1 &
-  COHORT_PID=$!
+# serve_cohort NAME [VAR=value...]: starts `cohort serve` on $WORK/data; sets SERVED_PID and SERVED_PORT.
+serve_cohort() {
+  local name=$1 port_file=$WORK/$1.port i
+  shift
+  env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS "$@" \
+    "$BENCH_COHORT_BIN" serve --data-dir "$WORK/data" --host 127.0.0.1 --port 0 --port-file "$port_file" \
+    >"$WORK/$name.log" 2>&1 &
+  SERVED_PID=$!
   for ((i = 0; i < 300; i++)); do
     if [[ -s "$port_file" ]]; then break; fi
-    if ! kill -0 "$COHORT_PID" 2>/dev/null; then
-      tail -n 30 "$WORK/cohort.log" >&2 || true
-      die "cohort serve exited (log above)"
+    if ! kill -0 "$SERVED_PID" 2>/dev/null; then
+      tail -n 30 "$WORK/$name.log" >&2 || true
+      die "cohort serve ($name) exited (log above)"
     fi
     sleep 0.1
   done
-  [[ -s "$port_file" ]] || die "cohort serve wrote no port file within 30 s"
-  COHORT_PORT=$(cat "$port_file")
-  wait_for_http "$COHORT_PORT" /healthz "$COHORT_PID" "$WORK/cohort.log"
-  log "cohort serve on port $COHORT_PORT"
+  [[ -s "$port_file" ]] || die "cohort serve ($name) wrote no port file within 30 s"
+  SERVED_PORT=$(cat "$port_file")
+  wait_for_http "$SERVED_PORT" /healthz "$SERVED_PID" "$WORK/$name.log"
+  log "cohort serve ($name) on port $SERVED_PORT"
 }
 
 # The reference answer: Cohort's own answer for one user, served as a static file by nginx for every path.
@@ -202,22 +216,29 @@ main() {
   start_cohort
   start_nginx
 
-  local nginx_result cohort_result
+  local nginx_result cohort_result uncached_result
   nginx_result=$(measure nginx "http://127.0.0.1:$NGINX_PORT")
   cohort_result=$(measure cohort "http://127.0.0.1:$COHORT_PORT")
+  uncached_result=$(measure cohort-nocache "http://127.0.0.1:$UNCACHED_PORT")
 
   echo
   echo "GET /api/users/{random id of $USERS}: wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after $WARMUP warm-up)," \
     "$(nproc) cores shared by client and servers, answer $RESPONSE_BYTES bytes"
-  printf "%-8s %12s %10s %10s %8s\n" target requests/s "p50 ms" "p99 ms" errors
+  printf "%-15s %12s %10s %10s %8s\n" target requests/s "p50 ms" "p99 ms" errors
   local name rps p50 p99 errors
-  for name in nginx cohort; do
-    if [[ $name == nginx ]]; then read -r rps p50 p99 errors <<<"$nginx_result"; else read -r rps p50 p99 errors <<<"$cohort_result"; fi
-    printf "%-8s %12s %10s %10s %8s\n" "$name" "$rps" "$p50" "$p99" "$errors"
+  for name in nginx cohort cohort-nocache; do
+    case $name in
+      nginx) read -r rps p50 p99 errors <<<"$nginx_result" ;;
+      cohort) read -r rps p50 p99 errors <<<"$cohort_result" ;;
+      *) read -r rps p50 p99 errors <<<"$uncached_result" ;;
+    esac
+    printf "%-15s %12s %10s %10s %8s\n" "$name" "$rps" "$p50" "$p99" "$errors"
     if [[ $errors -ne 0 ]]; then log "warning: $name had $errors failed requests; its numbers are not comparable"; fi
   done
   awk -v c="${cohort_result%% *}" -v n="${nginx_result%% *}" \
     'BEGIN { if (n > 0) printf "cohort/nginx requests/s ratio: %.3f\n", c / n }'
+  awk -v c="${cohort_result%% *}" -v u="${uncached_result%% *}" \
+    'BEGIN { if (u > 0) printf "cache on/off requests/s ratio: %.3f\n", c / u }'
 }
 
 main "$@"
