@@ -18,6 +18,7 @@ MONGO_KIND=""      # what it is, for the printed notes
 CONGODB_PID=""     # the private CongoDB peer, when this run started one
 DATA_DIR=""
 COHORT_EXTRA_ENV=()  # further COHORT_* settings for every cohort command
+FILL_PID=""          # a `cohort demo` running in the background (pipeline.sh)
 BENCH_ID=cohort_bench_$$
 
 log() { echo "${LOG_TAG:-bench}: $*" >&2; }
@@ -175,21 +176,30 @@ store_env() {
   esac
 }
 
-# Runs cohort on the current store, with no other COHORT_* setting from the caller's environment (the binary
-# refuses unknown ones, and a stray COHORT_POSTGRES_URL would switch stores).
-run_cohort() {
-  local unset_args=() name
+# Sets COHORT_ENV_ARGS, the arguments of `env` that run cohort on the current store with no other COHORT_*
+# setting from the caller's environment (the binary refuses unknown ones, and a stray COHORT_POSTGRES_URL would
+# switch stores). `env` then execs cohort, so that a background job's $! is cohort's own pid.
+cohort_env_args() {
+  local name
+  COHORT_ENV_ARGS=()
   for name in $(compgen -e); do
-    if [[ $name == COHORT_* && $name != COHORT_TEST_* ]]; then unset_args+=(-u "$name"); fi
+    if [[ $name == COHORT_* && $name != COHORT_TEST_* ]]; then COHORT_ENV_ARGS+=(-u "$name"); fi
   done
-  env "${unset_args[@]}" "${STORE_ENV[@]}" "${COHORT_EXTRA_ENV[@]}" "$COHORT_BIN" "$@" --data-dir "$DATA_DIR"
+  COHORT_ENV_ARGS+=("${STORE_ENV[@]}" "${COHORT_EXTRA_ENV[@]}")
+}
+
+run_cohort() {
+  cohort_env_args
+  env "${COHORT_ENV_ARGS[@]}" "$COHORT_BIN" "$@" --data-dir "$DATA_DIR"
 }
 
 # Starts `cohort serve` on the current store, on a free port; sets COHORT_PID and COHORT_PORT. $1 names the log.
 start_cohort() {
   local name=$1 port_file=$WORK/$1.port i
   rm -f "$port_file"
-  run_cohort serve --host 127.0.0.1 --port 0 --port-file "$port_file" >"$WORK/$name.log" 2>&1 &
+  cohort_env_args
+  env "${COHORT_ENV_ARGS[@]}" "$COHORT_BIN" serve --host 127.0.0.1 --port 0 --port-file "$port_file" \
+    --data-dir "$DATA_DIR" >"$WORK/$name.log" 2>&1 &
   COHORT_PID=$!
   for ((i = 0; i < 600; i++)); do
     if [[ -s "$port_file" ]]; then break; fi
@@ -208,16 +218,29 @@ start_cohort() {
   die "cohort serve did not answer /healthz on port $COHORT_PORT"
 }
 
+# Stops the server (SIGTERM: it finishes what is in flight) and makes sure that nothing answers on its port.
 stop_cohort() {
-  if [[ -n "$COHORT_PID" ]] && kill -0 "$COHORT_PID" 2>/dev/null; then
-    kill -TERM "$COHORT_PID" 2>/dev/null || true
-    wait "$COHORT_PID" 2>/dev/null || true
-  fi
+  local pid=$COHORT_PID i
   COHORT_PID=""
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  if [[ -n "$COHORT_PORT" ]]; then
+    for ((i = 0; i < 100; i++)); do
+      if ! port_in_use "$COHORT_PORT"; then break; fi
+      sleep 0.1
+    done
+    if port_in_use "$COHORT_PORT"; then die "something still answers on port $COHORT_PORT after cohort serve stopped"; fi
+  fi
 }
 
 cleanup() {
   stop_cohort
+  if [[ -n "$FILL_PID" ]]; then
+    kill -TERM "$FILL_PID" 2>/dev/null || true
+    wait "$FILL_PID" 2>/dev/null || true
+  fi
   if [[ -n "${TOOLS:-}" ]]; then drop_backend_dbs; fi
   if [[ -n "$CONGODB_PID" ]]; then
     kill -TERM "$CONGODB_PID" 2>/dev/null || true

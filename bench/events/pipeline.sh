@@ -46,18 +46,20 @@ stored_events() {
 
 # Fills the current store with `cohort demo`; sets FILLED (events), FILL_S and FILL_NOTE.
 fill_store() {
-  local backend=$1 users=$2 pid started now next_report status=0 stored
+  local backend=$1 users=$2 started now next_report status=0 stored
   started=$SECONDS
   next_report=$((SECONDS + PROGRESS_S))
   FILL_NOTE=""
-  run_cohort demo --users "$users" --products 1000 --seed 42 --until "$UNTIL" >"$WORK/demo.out" 2>"$WORK/demo.log" &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
+  cohort_env_args
+  env "${COHORT_ENV_ARGS[@]}" "$COHORT_BIN" demo --users "$users" --products 1000 --seed 42 --until "$UNTIL" \
+    --data-dir "$DATA_DIR" >"$WORK/demo.out" 2>"$WORK/demo.log" &
+  FILL_PID=$!
+  while kill -0 "$FILL_PID" 2>/dev/null; do
     sleep 1
     now=$SECONDS
     if ((now - started >= FILL_LIMIT_S)); then
       log "$backend: the fill reached the limit of ${FILL_LIMIT_S} s: stopping it"
-      kill -TERM "$pid" 2>/dev/null || true
+      kill -TERM "$FILL_PID" 2>/dev/null || true
       FILL_NOTE="stopped at the ${FILL_LIMIT_S} s limit"
       break
     fi
@@ -67,7 +69,8 @@ fill_store() {
       next_report=$((now + PROGRESS_S))
     fi
   done
-  wait "$pid" || status=$?
+  wait "$FILL_PID" || status=$?
+  FILL_PID=""
   FILL_S=$((SECONDS - started))
   if [[ -z "$FILL_NOTE" ]]; then
     [[ $status -eq 0 ]] || {
@@ -82,19 +85,38 @@ fill_store() {
   log "$backend: $FILLED events in $FILL_S s ${FILL_NOTE:+($FILL_NOTE)}"
 }
 
-# Times GET $ROUTE on the running server: sets COHORT_P50, COHORT_MAX (ms) and CATEGORIES.
+# Times GET $ROUTE $2 times on the running server after $1 warm-ups; appends the times (ms) to COHORT_TIMES and
+# sets CATEGORIES (rows in the answer).
 time_route() {
-  local url="http://127.0.0.1:$COHORT_PORT$ROUTE" i out code ms times=()
-  for ((i = 0; i < WARMUPS + REQUESTS; i++)); do
+  local url="http://127.0.0.1:$COHORT_PORT$ROUTE" i out code ms
+  for ((i = 0; i < $1 + $2; i++)); do
     out=$(curl -sS -o "$WORK/answer.json" -w '%{http_code} %{time_total}' --max-time 3600 "$url") ||
       die "GET $ROUTE failed"
     read -r code ms <<<"$out"
     [[ $code == 200 ]] || die "GET $ROUTE answered $code: $(head -c 300 "$WORK/answer.json")"
-    if ((i >= WARMUPS)); then times+=("$(awk -v s="$ms" 'BEGIN { printf "%.1f", s * 1000 }')"); fi
+    if ((i >= $1)); then COHORT_TIMES+=" $(awk -v s="$ms" 'BEGIN { printf "%.1f", s * 1000 }')"; fi
   done
-  read -r COHORT_P50 COHORT_MAX < <(printf '%s\n' "${times[@]}" | sort -g |
-    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[NR] }')
   CATEGORIES=$(grep -o '"category"' "$WORK/answer.json" | wc -l)
+}
+
+# Runs the reference statement $2 times after $1 warm-ups (sqlite and postgres only); appends to REF_TIMES and
+# checks that it gives as many rows as Cohort's answer.
+time_reference() {
+  local out
+  case $BACKEND in
+    sqlite) out=$("$TOOLS/raw_insert_bench" query sqlite "$DATA_DIR/cohort.db" "$REFERENCE_SQL_SQLITE" "$1" "$2") ;;
+    postgres) out=$("$TOOLS/raw_insert_bench" query postgres "$PG_URL" "$REFERENCE_SQL_POSTGRES" "$1" "$2") ;;
+    *) return 0 ;;
+  esac
+  [[ $(field rows "$out") == "$CATEGORIES" ]] ||
+    die "$BACKEND: Cohort answered $CATEGORIES categories, the reference $(field rows "$out")"
+  REF_TIMES+=" $(field times_ms "$out" | tr ',' ' ')"
+}
+
+# "p50 max" of a list of times, or "- -".
+p50_max() {
+  if [[ -z "${1// /}" ]]; then echo "- -"; return 0; fi
+  tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[NR] }'
 }
 
 main() {
@@ -115,7 +137,7 @@ main() {
   fi
   rm -rf "$DATA_DIR"
 
-  local lines=() backend target users load1 ref ref_p50 ref_max ratio memory
+  local lines=() backend target users load1 p50 max ref_p50 ref_max ratio memory first second
   for backend in $BACKENDS; do
     target=$EVENTS
     if [[ $backend == mongo ]]; then
@@ -127,41 +149,37 @@ main() {
     store_env "$backend" pipeline
     fill_store "$backend" "$users"
 
+    # Two blocks, Cohort then the reference each time, so that a change of load weighs on both alike.
+    BACKEND=$backend COHORT_TIMES="" REF_TIMES=""
+    first=$((REQUESTS / 2)) second=$((REQUESTS - REQUESTS / 2))
+    log "$backend: GET $ROUTE, $WARMUPS warm-ups, then $REQUESTS timed, with the reference in between"
     start_cohort "$backend-pipeline"
-    log "$backend: GET $ROUTE, $WARMUPS warm-ups, then $REQUESTS timed"
-    time_route
+    time_route "$WARMUPS" "$first"
+    time_reference "$WARMUPS" "$first"
+    time_route 0 "$second"
+    time_reference 1 "$second"
     stop_cohort
     memory=""
     if [[ $backend == mongo ]] && mongo_is_congodb; then memory=$(congodb_rss_mib); fi
-
-    ref_p50=- ref_max=- ratio=-
-    case $backend in
-      sqlite) ref=$("$TOOLS/raw_insert_bench" query sqlite "$DATA_DIR/cohort.db" "$REFERENCE_SQL_SQLITE" "$WARMUPS" "$REQUESTS") ;;
-      postgres) ref=$("$TOOLS/raw_insert_bench" query postgres "$PG_URL" "$REFERENCE_SQL_POSTGRES" "$WARMUPS" "$REQUESTS") ;;
-      *) ref="" ;;
-    esac
-    if [[ -n "$ref" ]]; then
-      [[ $(field rows "$ref") == "$CATEGORIES" ]] ||
-        die "$backend: Cohort answered $CATEGORIES categories, the reference $(field rows "$ref")"
-      ref_p50=$(field p50_ms "$ref")
-      ref_max=$(field max_ms "$ref")
-      ratio=$(awk -v a="$COHORT_P50" -v b="$ref_p50" 'BEGIN { printf "%.2f", a / b }')
-    fi
-    log "$backend: cohort p50 $COHORT_P50 ms, max $COHORT_MAX ms; reference $ref"
-    lines+=("$backend $target $FILLED $FILL_S $COHORT_P50 $COHORT_MAX $ref_p50 $ref_max $ratio $load1-$(load_1m) ${memory:--} ${FILL_NOTE// /_}")
+    read -r p50 max <<<"$(p50_max "$COHORT_TIMES")"
+    read -r ref_p50 ref_max <<<"$(p50_max "$REF_TIMES")"
+    ratio=-
+    if [[ $ref_p50 != - ]]; then ratio=$(awk -v a="$p50" -v b="$ref_p50" 'BEGIN { printf "%.2f", a / b }'); fi
+    log "$backend: cohort ms:$COHORT_TIMES; reference ms:${REF_TIMES:- -}"
+    lines+=("$backend $target $FILLED $FILL_S $p50 $max $ref_p50 $ref_max $ratio $load1-$(load_1m) ${memory:--} ${FILL_NOTE// /_}")
     drop_backend_dbs
     rm -rf "$DATA_DIR"
   done
 
   echo
-  echo "GET $ROUTE, $(date -u +%Y-%m-%dT%H:%MZ): $WARMUPS warm-ups, then $REQUESTS requests one after another," \
-    "p50 and max of those; store filled by \`cohort demo --seed 42 --until $UNTIL\` (users = events / $EVENTS_PER_USER);" \
+  echo "GET $ROUTE, $(date -u +%Y-%m-%dT%H:%MZ): $WARMUPS warm-ups, then $REQUESTS requests one after another" \
+    "in two blocks, p50 and max of those; store filled by \`cohort demo --seed 42 --until $UNTIL\` (users = events / $EVENTS_PER_USER);" \
     "pipeline time limit ${PIPELINE_TIMEOUT_MS} ms for this run (default 5000)$CACHE_NOTE."
   echo "reference = the same aggregation as one hand-written SQL statement on the same store, by sqlite3 / libpq" \
-    "directly; x ref = Cohort p50 / reference p50."
+    "directly, timed the same way in blocks between Cohort's; x ref = Cohort p50 / reference p50."
   printf "%-9s %9s %9s %7s %10s %10s %10s %10s %6s %11s %s\n" backend target events "fill s" "p50 ms" "max ms" \
     "ref p50" "ref max" "x ref" load1 note
-  local line events fill p50 max note
+  local line events fill note
   for line in "${lines[@]}"; do
     read -r backend target events fill p50 max ref_p50 ref_max ratio load1 memory note <<<"$line"
     note=${note//_/ }

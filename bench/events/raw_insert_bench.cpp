@@ -15,7 +15,8 @@
 // The table (or collection) has the schema and indexes of Cohort's own (src/store/events/event_schema.cpp,
 // src/store/events/mongo/mongo_event_store.cpp) and the SQLite connection the same pragmas. Reading and parsing
 // the file is not timed: only the load is. The result is one line on stdout,
-// "rows=N seconds=S rows_per_s=R" ("rows=N p50_ms=P max_ms=M" for query), for the script; details go to stderr.
+// "rows=N seconds=S rows_per_s=R" ("rows=N p50_ms=P max_ms=M times_ms=T,T,..." for query), for the script;
+// details go to stderr.
 
 #include <libpq-fe.h>
 #include <mongoc/mongoc.h>
@@ -528,8 +529,10 @@ int DropMongo(const std::string& url) {
 // ---- the query reference -------------------------------------------------------------------------------------
 
 void ReportLatencies(std::vector<double> ms, std::size_t rows) {
+  std::string all;
+  for (double m : ms) all += fmt::format("{}{:.1f}", all.empty() ? "" : ",", m);
   std::sort(ms.begin(), ms.end());
-  std::printf("rows=%zu p50_ms=%.1f max_ms=%.1f\n", rows, ms[(ms.size() - 1) / 2], ms.back());
+  std::printf("rows=%zu p50_ms=%.1f max_ms=%.1f times_ms=%s\n", rows, ms[(ms.size() - 1) / 2], ms.back(), all.c_str());
 }
 
 double MillisSince(SteadyClock::time_point started) {
