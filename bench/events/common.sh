@@ -61,10 +61,17 @@ start_test_services() {
 # others use them, when COHORT_TEST_POSTGRES_URL is not set), MongoDB from mongo_setup.
 services_for() {
   if [[ " $1 " == *" postgres "* ]]; then
-    if [[ -z "${COHORT_TEST_POSTGRES_URL:-}" ]]; then start_test_services; fi
     command -v psql >/dev/null || die "psql is missing"
+    ensure_postgres
   fi
   if [[ " $1 " == *" mongo "* ]]; then mongo_setup; fi
+}
+
+# Starts the test services when PostgreSQL does not answer (someone's `make test` stops them when it ends).
+ensure_postgres() {
+  if [[ -n "${COHORT_TEST_POSTGRES_URL:-}" ]] && pg_admin -c "SELECT 1" >/dev/null 2>&1; then return 0; fi
+  start_test_services
+  pg_admin -c "SELECT 1" >/dev/null || die "PostgreSQL does not answer at $COHORT_TEST_POSTGRES_URL"
 }
 
 mongo_is_congodb() { [[ -n "$CONGODB_PID" ]]; }
@@ -111,6 +118,13 @@ mongo_setup() {
   MONGO_BASE_URL="mongodb://127.0.0.1:$port/cohort_bench?directConnection=true"
   MONGO_KIND="CongoDB, the in-memory JavaScript MongoDB wire-protocol TEST PEER of scripts/test-services.sh (not mongod; one Node.js process, V8 heap limit $(node -p 'Math.round(require("v8").getHeapStatistics().heap_size_limit / 1048576)') MiB), a private instance of this run"
   log "mongo: private CongoDB peer on port $port (pid $CONGODB_PID)"
+}
+
+# True while the private CongoDB peer runs (a zombie, which `kill -0` still finds, does not count).
+congodb_alive() {
+  local state
+  read -r _ _ state _ 2>/dev/null <"/proc/$CONGODB_PID/stat" || return 1
+  [[ "$state" != Z ]]
 }
 
 # Resident memory of the private CongoDB peer, in MiB.

@@ -32,7 +32,7 @@ REFERENCE_SQL_SQLITE="SELECT category, COUNT(*) AS count, COALESCE(SUM(price * q
 REFERENCE_SQL_POSTGRES="SELECT category, COUNT(*) AS count, COALESCE(SUM(price * quantity), 0) AS total FROM events
   WHERE type = 'purchase' GROUP BY category ORDER BY total DESC, category COLLATE \"C\""
 
-# The number of events stored so far in the current store (sqlite or postgres), or nothing.
+# The number of events stored so far in the current store, or nothing.
 stored_events() {
   case $1 in
     sqlite)
@@ -41,12 +41,13 @@ stored_events() {
       fi
       ;;
     postgres) psql "$PG_URL" -qAt -c "SELECT COALESCE(MAX(seq), 0) FROM events" 2>/dev/null || true ;;
+    mongo) "$TOOLS/raw_insert_bench" mongo-count "$MONGO_URL" 2>/dev/null || true ;;
   esac
 }
 
 # Fills the current store with `cohort demo`; sets FILLED (events), FILL_S and FILL_NOTE.
 fill_store() {
-  local backend=$1 users=$2 started now next_report status=0 stored
+  local backend=$1 users=$2 started now next_report status=0 stored last_stored=""
   started=$SECONDS
   next_report=$((SECONDS + PROGRESS_S))
   FILL_NOTE=""
@@ -65,6 +66,7 @@ fill_store() {
     fi
     if ((now >= next_report)); then
       stored=$(stored_events "$backend")
+      if [[ -n "$stored" ]]; then last_stored=$stored; fi
       log "$backend: filling: $((now - started)) s, ${stored:-?} events stored (load $(load_1m))"
       next_report=$((now + PROGRESS_S))
     fi
@@ -75,6 +77,10 @@ fill_store() {
   if [[ -z "$FILL_NOTE" ]]; then
     [[ $status -eq 0 ]] || {
       tail -n 20 "$WORK/demo.log" >&2
+      if [[ $backend == mongo ]] && mongo_is_congodb && ! congodb_alive; then
+        log "the CongoDB peer exited after ${FILL_S} s; it held ${last_stored:-?} events when last counted; its log ends:"
+        tail -n 5 "$WORK/congodb.log" >&2
+      fi
       die "$backend: cohort demo failed"
     }
     FILLED=$(sed -n 's/.* products and \([0-9]*\) events created.*/\1/p' "$WORK/demo.out")
@@ -146,6 +152,7 @@ main() {
     users=$(awk -v e="$target" -v r="$EVENTS_PER_USER" 'BEGIN { printf "%d", e / r + 0.5 }')
     load1=$(load_1m)
     log "$backend: cohort demo --users $users (~$target events; load $load1)"
+    if [[ $backend == postgres ]]; then ensure_postgres; fi
     store_env "$backend" pipeline
     fill_store "$backend" "$users"
 
@@ -166,6 +173,8 @@ main() {
     ratio=-
     if [[ $ref_p50 != - ]]; then ratio=$(awk -v a="$p50" -v b="$ref_p50" 'BEGIN { printf "%.2f", a / b }'); fi
     log "$backend: cohort ms:$COHORT_TIMES; reference ms:${REF_TIMES:- -}"
+    log "$backend: $FILLED events (filled in $FILL_S s): cohort p50 $p50 ms, max $max ms; reference p50 $ref_p50 ms," \
+      "max $ref_max ms; x ref $ratio"
     lines+=("$backend $target $FILLED $FILL_S $p50 $max $ref_p50 $ref_max $ratio $load1-$(load_1m) ${memory:--} ${FILL_NOTE// /_}")
     drop_backend_dbs
     rm -rf "$DATA_DIR"

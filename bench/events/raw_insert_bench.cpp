@@ -8,6 +8,7 @@
 //   raw_insert_bench postgres FILE URL       one COPY ... FROM STDIN in one transaction, into a fresh events table
 //   raw_insert_bench mongo FILE URL          unordered insert_many of 5,000 documents at a time, fresh collection
 //   raw_insert_bench mongo-drop URL          drops the URL's database (the bench's own, never a shared one)
+//   raw_insert_bench mongo-count URL         prints the number of documents in the URL database's events
 //   raw_insert_bench query sqlite|postgres DB_PATH|URL SQL WARMUPS N
 //                                            runs SQL WARMUPS times, then N times timed (bench/events/pipeline.sh's
 //                                            reference: the aggregation written by hand, on the same store)
@@ -580,11 +581,29 @@ int QueryPostgres(const std::string& url, const std::string& sql, int warmups, i
   return 0;
 }
 
+int CountMongo(const std::string& url) {
+  mongoc_init();
+  bson_error_t error;
+  mongoc_uri_t* uri = mongoc_uri_new_with_error(url.c_str(), &error);
+  if (!uri) Die(std::string("mongo URL: ") + error.message);
+  const std::string database = MongoDatabase(uri);
+  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
+  mongoc_collection_t* collection = mongoc_client_get_collection(client, database.c_str(), "events");
+  const std::int64_t count = mongoc_collection_estimated_document_count(collection, nullptr, nullptr, nullptr, &error);
+  mongoc_collection_destroy(collection);
+  mongoc_client_destroy(client);
+  mongoc_uri_destroy(uri);
+  mongoc_cleanup();
+  if (count < 0) Die(std::string("mongo count: ") + error.message);
+  std::printf("%" PRId64 "\n", count);
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: raw_insert_bench generate N SEED FILE | sqlite FILE DB_PATH [ROWS_PER_TRANSACTION [CACHE_KIB]] | "
                "postgres FILE URL | "
-               "mongo FILE URL | mongo-drop URL | query sqlite|postgres DB_PATH|URL SQL WARMUPS N\n");
+               "mongo FILE URL | mongo-drop URL | mongo-count URL | query sqlite|postgres DB_PATH|URL SQL WARMUPS N\n");
   return 2;
 }
 
@@ -600,6 +619,7 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "postgres") return LoadPostgres(args[1], args[2]);
   if (args.size() == 3 && args[0] == "mongo") return LoadMongo(args[1], args[2]);
   if (args.size() == 2 && args[0] == "mongo-drop") return DropMongo(args[1]);
+  if (args.size() == 2 && args[0] == "mongo-count") return CountMongo(args[1]);
   if (args.size() == 6 && args[0] == "query" && std::stoi(args[5]) > 0) {
     if (args[1] == "sqlite") return QuerySqlite(args[2], args[3], std::stoi(args[4]), std::stoi(args[5]));
     if (args[1] == "postgres") return QueryPostgres(args[2], args[3], std::stoi(args[4]), std::stoi(args[5]));

@@ -118,6 +118,7 @@ main() {
     backend_file=$file
     if [[ $backend == mongo ]]; then backend_file=$WORK/events-mongo.ndjson; fi
     RAW="" HTTP="" IMPORT="" HTTP_RATIO="" IMPORT_RATIO="" P50="" MAX="" CLIENT_CPU=""
+    if [[ $backend == postgres ]]; then ensure_postgres; fi
     log "$backend: warm-up (a raw load, not counted)"
     warm_up "$backend" "$backend_file"
     load1=$(load_1m)
