@@ -10,7 +10,7 @@ BIN := build/release/cohort
 
 help:
 	@echo "make build        install dependencies, build the optimised binary (build/release/cohort)"
-	@echo "make run          build, fill ./data with demo data (once), serve it on port $(PORT) (PORT=... to change)"
+	@echo "make run          build, fill ./data with demo data (once), train the models, serve on port $(PORT) (PORT=...)"
 	@echo "make test         build with ASan+UBSan and -Werror, start PostgreSQL for the tests, run every test"
 	@echo "make tsan         build with ThreadSanitizer and run the unit tests"
 	@echo "make bench-http   HTTP load test of Cohort against nginx serving a fixed answer (bench/http/README.md)"
@@ -28,6 +28,8 @@ run: build
 	mkdir -p data; \
 	echo "$$bin demo --data-dir data"; \
 	"$$bin" demo --data-dir data; \
+	echo "$$bin train --data-dir data"; \
+	"$$bin" train --data-dir data; \
 	auth=""; \
 	if [[ -n "$${COHORT_API_KEYS:-}" ]]; then auth=" -H 'Authorization: Bearer $${COHORT_API_KEYS%%:*}'"; fi; \
 	echo; \
@@ -35,6 +37,8 @@ run: build
 	echo "  curl -s$$auth 'http://127.0.0.1:$(PORT)/api/users?limit=3'"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/analytics/users-by-country"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001"; \
+	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001/insights"; \
+	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/analytics/segments"; \
 	echo; \
 	exec "$$bin" serve --data-dir data --port $(PORT)
 

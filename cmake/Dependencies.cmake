@@ -12,7 +12,9 @@ find_package(CURL REQUIRED)
 find_package(simdjson REQUIRED)
 pkg_check_modules(tomlplusplus REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(hiredis REQUIRED IMPORTED_TARGET hiredis)  # 0.14 in Debian: RESP2 only
+pkg_check_modules(nlopt REQUIRED IMPORTED_TARGET nlopt)      # analytics/: maximum-likelihood fits
 find_package(mongoc-1.0 CONFIG REQUIRED)     # mongo::mongoc_shared (libbson with it)
+find_package(rabbitmq-c CONFIG REQUIRED)    # rabbitmq::rabbitmq (librabbitmq-dev, 0.11): queue/amqp/
 if(COHORT_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -14,7 +14,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl
   # services the integration tests start
-  postgresql redis-server
+  postgresql redis-server rabbitmq-server
 )
 # The MongoDB wire-protocol test peer (CongoDB, see scripts/test-services.sh) runs on Node.js 18+ with npm:
 # Debian's nodejs and npm, unless a Node.js of 18 or newer with npm is there already (a Node.js build from

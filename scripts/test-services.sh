@@ -5,6 +5,7 @@
 #   scripts/test-services.sh env      print `export ...` lines for the tests (eval "$(scripts/test-services.sh env)")
 #   scripts/test-services.sh status   say what runs where
 #   scripts/test-services.sh stop     stop every service and remove its directory
+#   scripts/test-services.sh rabbitmqctl ARGS...  rabbitmqctl against the test broker (stop_app, start_app, ...)
 #
 # Each service is a set of functions <service>_start, <service>_stop, <service>_env and <service>_status; to add
 # one (Redis, RabbitMQ, a MongoDB wire-protocol peer), write the four and append its name to SERVICES.
@@ -427,16 +428,187 @@ redis_env() {
   echo "export COHORT_TEST_REDIS_URL='redis://127.0.0.1:$(cat "$REDIS_PORT_FILE")'"
 }
 
+# ---- RabbitMQ ---------------------------------------------------------------------------------------------------
+# A node of its own (cohort-test@localhost) with everything in $RABBIT_DIR: data (RABBITMQ_MNESIA_BASE), logs
+# (RABBITMQ_LOG_BASE), config, plugin list (empty: no management plugin) and the Erlang cookie ($HOME is set to
+# $RABBIT_DIR for the node and for rabbitmqctl, so that ~/.erlang.cookie is ours). Three ports, each the first
+# free one from the last: AMQP (from 55672, on 127.0.0.1, so that the `guest` user may log in), Erlang
+# distribution (RABBITMQ_DIST_PORT, the default NODE_PORT + 20000 would be out of range) and a private epmd
+# (ERL_EPMD_PORT): the node starts that epmd itself, so stopping it (`epmd -port P -kill`) never touches an epmd
+# that another broker on this machine relies on. Everything listens on 127.0.0.1 only. The node runs as the
+# invoking user (root included: Erlang does not mind), not through Debian's /usr/sbin wrappers, which switch to
+# the `rabbitmq` user and its /var/lib/rabbitmq.
+# A test stops and starts the broker with `$COHORT_TEST_RABBITMQ_CTL stop_app` / `start_app` (the variable is
+# exported by `env`: `scripts/test-services.sh rabbitmqctl`, which runs rabbitmqctl against this node with the
+# environment it needs). stop_app closes every client connection and the AMQP listener, keeps the node and its
+# durable queues and persistent messages; start_app opens them again and returns once the broker serves.
+SERVICES+=(rabbitmq)
+RABBIT_DIR=$BASE_DIR/rabbitmq
+RABBIT_ENV_FILE=$RABBIT_DIR/env
+RABBIT_LOG=$RABBIT_DIR/startup.log
+RABBIT_DEFAULT_PORT=${COHORT_TEST_RABBITMQ_PORT:-55672}
+RABBIT_NODE=cohort-test@localhost
+RABBIT_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
+RABBIT_CTL=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+
+# Runs rabbitmqctl against our node, in a subshell that carries the node's environment.
+rabbitmq_ctl() {
+  [[ -s "$RABBIT_ENV_FILE" ]] || die "rabbitmq: not running (scripts/test-services.sh start)"
+  (
+    # shellcheck source=/dev/null
+    source "$RABBIT_ENV_FILE"
+    exec "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" "$@"
+  )
+}
+
+# Prints the pid of our node's Erlang VM when it runs (a zombie or a recycled pid does not count).
+rabbitmq_pid() {
+  local pid state
+  pid=$(cat "$RABBIT_DIR/pid" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+  [[ "$state" != Z ]] || return 1
+  # The node's name is not on its command line; its home directory ($RABBIT_DIR) is.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-home $RABBIT_DIR " || return 1
+  echo "$pid"
+}
+
+rabbitmq_port() { sed -n 's/^export RABBITMQ_NODE_PORT=//p' "$RABBIT_ENV_FILE" 2>/dev/null; }
+
+rabbitmq_running() { rabbitmq_pid >/dev/null && [[ -n "$(rabbitmq_port)" ]]; }
+
+rabbitmq_status() {
+  if rabbitmq_running; then
+    local app=serving
+    rabbitmq_ctl status >/dev/null 2>&1 && port_in_use "$(rabbitmq_port)" || app="node up, broker stopped (stop_app)"
+    echo "rabbitmq: $RABBIT_NODE running at amqp://127.0.0.1:$(rabbitmq_port)/, $app (data and logs in $RABBIT_DIR)"
+  else
+    echo "rabbitmq: not running"
+  fi
+}
+
+rabbitmq_start() {
+  if rabbitmq_running; then
+    log "rabbitmq: already running at amqp://127.0.0.1:$(rabbitmq_port)/"
+    return 0
+  fi
+  (rabbitmq_stop) >/dev/null 2>&1 || true # a stale directory from a crash or a reboot
+  [[ -x "$RABBIT_BIN/rabbitmq-server" && -x "$RABBIT_BIN/rabbitmqctl" ]] ||
+    die "rabbitmq: $RABBIT_BIN/rabbitmq-server not found: run scripts/install-deps.sh"
+  command -v epmd >/dev/null || die "rabbitmq: epmd not found: run scripts/install-deps.sh"
+  mkdir -p "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
+  echo '[].' >"$RABBIT_DIR/enabled_plugins"
+  : >"$RABBIT_DIR/rabbitmq-env.conf" # instead of /etc/rabbitmq/rabbitmq-env.conf
+
+  # Another process may take a port between the check and the start: then try the next ones.
+  local port=$RABBIT_DEFAULT_PORT dist_port epmd_port attempt pid waited
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port_from "$port") || die "rabbitmq: no free port from $RABBIT_DEFAULT_PORT upwards"
+    dist_port=$(free_port_from $((port + 1))) || die "rabbitmq: no free port after $port"
+    epmd_port=$(free_port_from $((dist_port + 1))) || die "rabbitmq: no free port after $dist_port"
+    cat >"$RABBIT_DIR/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$port
+log.file.level = info
+log.console = false
+CONF
+    cat >"$RABBIT_ENV_FILE" <<ENV
+export HOME=$RABBIT_DIR
+export RABBITMQ_NODENAME=$RABBIT_NODE
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT=$port
+export RABBITMQ_DIST_PORT=$dist_port
+export ERL_EPMD_PORT=$epmd_port
+export ERL_EPMD_ADDRESS=127.0.0.1
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'
+export RABBITMQ_CONF_ENV_FILE=$RABBIT_DIR/rabbitmq-env.conf
+export RABBITMQ_CONFIG_FILE=$RABBIT_DIR/rabbitmq.conf
+export RABBITMQ_ENABLED_PLUGINS_FILE=$RABBIT_DIR/enabled_plugins
+export RABBITMQ_MNESIA_BASE=$RABBIT_DIR/mnesia
+export RABBITMQ_LOG_BASE=$RABBIT_DIR/log
+export RABBITMQ_PID_FILE=$RABBIT_DIR/pid
+ENV
+    rm -f "$RABBIT_DIR/pid" "$RABBIT_LOG"
+    # Its own session, so that it outlives this script and the job control of whoever started it.
+    (
+      source "$RABBIT_ENV_FILE"
+      cd "$RABBIT_DIR"
+      exec setsid "$RABBIT_BIN/rabbitmq-server" >"$RABBIT_LOG" 2>&1 </dev/null
+    ) &
+    pid=$!
+    for ((waited = 0; waited < 120; waited++)); do # 60 s; one await_startup costs about 0.5 s
+      if rabbitmq_ctl await_startup --timeout 5 >/dev/null 2>&1 && port_in_use "$port"; then
+        log "rabbitmq: $RABBIT_NODE running at amqp://127.0.0.1:$port/"
+        return 0
+      fi
+      process_alive "$pid" || break
+      sleep 0.25
+    done
+    if process_alive "$pid"; then
+      (rabbitmq_stop) >/dev/null 2>&1 || true
+      die "rabbitmq: the broker did not start within 60 s (log: $RABBIT_DIR/log)"
+    fi
+    if [[ $attempt -eq 5 ]] || ! grep -rqi "eaddrinuse" "$RABBIT_LOG" "$RABBIT_DIR/log" 2>/dev/null; then
+      tail -n 20 "$RABBIT_LOG" >&2 || true
+      die "rabbitmq: the broker did not start (logs: $RABBIT_LOG, $RABBIT_DIR/log)"
+    fi
+    port=$((epmd_port + 1))
+  done
+}
+
+rabbitmq_stop() {
+  if [[ ! -d "$RABBIT_DIR" ]]; then
+    log "rabbitmq: not running"
+    return 0
+  fi
+  local pid waited epmd_port
+  epmd_port=$(sed -n 's/^export ERL_EPMD_PORT=//p' "$RABBIT_ENV_FILE" 2>/dev/null || true)
+  if pid=$(rabbitmq_pid); then
+    # `shutdown` waits for the VM to exit; a node that does not answer gets signals.
+    if rabbitmq_ctl shutdown --timeout 30 >/dev/null 2>&1 || ! process_alive "$pid"; then
+      log "rabbitmq: stopped"
+    else
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((waited = 0; waited < 100; waited++)); do # 10 s
+        process_alive "$pid" || break
+        sleep 0.1
+      done
+      if process_alive "$pid"; then
+        log "rabbitmq: the node did not stop: killing process $pid"
+        kill -KILL "$pid" 2>/dev/null || true
+      else
+        log "rabbitmq: stopped"
+      fi
+    fi
+  else
+    log "rabbitmq: not running; removing $RABBIT_DIR"
+  fi
+  # The epmd on that port was started by our node (the port was free when it started): it serves nobody else.
+  if [[ "$epmd_port" =~ ^[0-9]+$ ]] && port_in_use "$epmd_port"; then
+    ERL_EPMD_PORT=$epmd_port epmd -kill >/dev/null 2>&1 || true
+  fi
+  rm -rf "$RABBIT_DIR"
+}
+
+rabbitmq_env() {
+  rabbitmq_running || die "rabbitmq: not running (scripts/test-services.sh start)"
+  echo "export COHORT_TEST_AMQP_URL='amqp://guest:guest@127.0.0.1:$(rabbitmq_port)/'"
+  echo "export COHORT_TEST_RABBITMQ_CTL='$RABBIT_CTL rabbitmqctl'"
+}
+
 # ---- commands --------------------------------------------------------------------------------------------------
 usage() {
-  sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
 main() {
-  [[ $# -eq 1 ]] || usage
+  [[ $# -eq 1 || ( $# -ge 1 && "$1" == rabbitmqctl ) ]] || usage
   local service
   case "$1" in
+  rabbitmqctl)
+    shift
+    rabbitmq_ctl "$@"
+    ;;
   start)
     mkdir -p "$BASE_DIR"
     chmod 755 "$BASE_DIR"

@@ -115,7 +115,9 @@ mongo_setup() {
     sleep 0.1
   done
   grep -q "congodb: ready" "$WORK/congodb.log" || die "CongoDB did not start within 30 s"
-  MONGO_BASE_URL="mongodb://127.0.0.1:$port/cohort_bench?directConnection=true"
+  # Cohort's 10 s socket timeout is too short for the JavaScript peer on a loaded machine: `cohort demo` sends
+  # insert commands of ~20 MB, which it reads more slowly than that. 600 s is BENCH_PIPELINE_TIMEOUT_MS's default.
+  MONGO_BASE_URL="mongodb://127.0.0.1:$port/cohort_bench?directConnection=true&socketTimeoutMS=600000"
   MONGO_KIND="CongoDB, the in-memory JavaScript MongoDB wire-protocol TEST PEER of scripts/test-services.sh (not mongod; one Node.js process, V8 heap limit $(node -p 'Math.round(require("v8").getHeapStatistics().heap_size_limit / 1048576)') MiB), a private instance of this run"
   log "mongo: private CongoDB peer on port $port (pid $CONGODB_PID)"
 }

@@ -15,13 +15,6 @@ namespace {
 using domain::Product;
 using domain::User;
 
-Result<std::string> IdParam(const HttpRequest& request, std::string_view what) {
-  std::string id(request.PathParam("id"));
-  if (!domain::IsValidId(id))
-    return Error::InvalidArgument(fmt::format("invalid {} id: 1-64 characters of [A-Za-z0-9_.:-]", what));
-  return id;
-}
-
 template <typename T>
 Json PageJson(const domain::Page<T>& page) {
   Json items = Json::array();

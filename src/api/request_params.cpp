@@ -16,6 +16,13 @@ Result<void> CheckQueryNames(const HttpRequest& request, std::initializer_list<s
   return {};
 }
 
+Result<std::string> IdParam(const HttpRequest& request, std::string_view what) {
+  std::string id(request.PathParam("id"));
+  if (!domain::IsValidId(id))
+    return Error::InvalidArgument(fmt::format("invalid {} id: 1-64 characters of [A-Za-z0-9_.:-]", what));
+  return id;
+}
+
 Result<int> PageLimit(const HttpRequest& request, int fallback) {
   auto text = request.Query("limit");
   if (!text) return fallback;

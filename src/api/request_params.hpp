@@ -13,6 +13,8 @@ namespace cohort::api {
 
 // 400 naming the first query parameter not in `allowed`.
 Result<void> CheckQueryNames(const HttpRequest& request, std::initializer_list<std::string_view> allowed);
+// The path parameter `id` as a valid id; `what` names it in the error ("user", "product").
+Result<std::string> IdParam(const HttpRequest& request, std::string_view what);
 // `limit`: 1..kMaxPageSize, default `fallback`.
 Result<int> PageLimit(const HttpRequest& request, int fallback = 50);
 // `after`: a valid id, or nothing.

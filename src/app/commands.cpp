@@ -11,14 +11,19 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/analytics_routes.hpp"
 #include "api/auth.hpp"
 #include "api/cached_response.hpp"
 #include "api/error_response.hpp"
 #include "api/http_server.hpp"
 #include "api/relational_routes.hpp"
 #include "api/event_routes.hpp"
+#include "api/queue_routes.hpp"
 #include "api/system_routes.hpp"
 #include "app/import.hpp"
+#include "app/model_registry.hpp"
+#include "app/training.hpp"
+#include "app/messaging.hpp"
 #include "app/stores.hpp"
 #include "cache/tiered_cache.hpp"
 
@@ -108,6 +113,18 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   const api::CacheTtls ttls{std::chrono::seconds(config.cache_user_ttl_s),
                             std::chrono::seconds(config.cache_analytics_ttl_s)};
   api::AddRelationalRoutes(router, relational, tiers, ttls);
+  auto messaging =
+      Messaging::Start(config, MessagingRole::kServe, [&tiers](std::string_view user) { tiers.Invalidate(user); });
+  if (!messaging) return Fail(messaging.error());
+  Messaging& background = **messaging;
+  api::AddQueueRoutes(router, {&background.queue(), [&background] { return background.outbox().Pending(); },
+                               [&background] { return background.relayed_total(); }});
+  auto model_store = store::OpenModelStore(config.SqlitePath(), config.postgres_url, 2);
+  if (!model_store) return Fail(model_store.error());
+  if (auto migrated = (*model_store)->Migrate(); !migrated) return Fail(migrated.error());
+  ModelRegistry models(**model_store, std::chrono::seconds(config.model_poll_s));
+  api::AddAnalyticsRoutes(router, relational, events, **model_store, [&models] { return models.Current(); },
+                          {.engine = EngineOptionsFrom(config), .user_events_limit = config.user_events_limit});
   api::AddEventRoutes(router, events, relational, tiers,
                       {.pipeline_limits = {.max_rows = config.pipeline_max_rows,
                                            .timeout = std::chrono::milliseconds(config.pipeline_timeout_ms)},
@@ -133,6 +150,7 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   if (!port) return Fail(port.error());
   if (port_file) WritePortFile(*port_file, *port);
   server.RunUntilSignal();
+  background.Stop();
   return 0;
 }
 

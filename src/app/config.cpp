@@ -39,6 +39,17 @@ Setter Number(T Config::*field, long long min, long long max) {
   };
 }
 
+Setter Decimal(double Config::*field, double min, double max) {
+  return [field, min, max](Config& c, const std::string& v) -> std::optional<std::string> {
+    double d = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+    if (ec != std::errc{} || end != v.data() + v.size() || !(d >= min && d <= max))
+      return fmt::format("must be a number from {} to {} (got '{}')", min, max, v);
+    c.*field = d;
+    return std::nullopt;
+  };
+}
+
 Setter Bool(bool Config::*field) {
   return [field](Config& c, const std::string& v) -> std::optional<std::string> {
     if (v == "true" || v == "1" || v == "yes" || v == "on") {
@@ -107,6 +118,68 @@ const std::vector<Setting>& Settings() {
       {"cache.user_ttl_s", "COHORT_CACHE_USER_TTL_S", "TTL of cached users", Number(&Config::cache_user_ttl_s, 0, 604'800)},
       {"cache.analytics_ttl_s", "COHORT_CACHE_ANALYTICS_TTL_S", "TTL of cached analytics answers",
        Number(&Config::cache_analytics_ttl_s, 0, 604'800)},
+      {"queue.amqp_url", "COHORT_AMQP_URL", "amqp://user:password@host:port/vhost of RabbitMQ; empty: embedded queue",
+       Text(&Config::amqp_url)},
+      {"queue.path", "COHORT_QUEUE_PATH", "file of the embedded queue; empty: data_dir/queue.db",
+       Text(&Config::queue_path)},
+      {"queue.max_attempts", "COHORT_QUEUE_MAX_ATTEMPTS", "attempts before a message goes to the dead-letter queue",
+       Number(&Config::queue_max_attempts, 1, 100)},
+      {"queue.backoff_ms", "COHORT_QUEUE_BACKOFF_MS", "retry delay after the first attempt (doubles each attempt)",
+       Number(&Config::queue_backoff_ms, 0, 3'600'000)},
+      {"queue.backoff_max_ms", "COHORT_QUEUE_BACKOFF_MAX_MS", "longest retry delay",
+       Number(&Config::queue_backoff_max_ms, 0, 86'400'000)},
+      {"queue.visibility_timeout_ms", "COHORT_QUEUE_VISIBILITY_TIMEOUT_MS",
+       "embedded queue: a taken, unsettled message is delivered again after this",
+       Number(&Config::queue_visibility_timeout_ms, 100, 86'400'000)},
+      {"queue.prefetch", "COHORT_QUEUE_PREFETCH", "unsettled deliveries a consumer thread holds at most",
+       Number(&Config::queue_prefetch, 1, 10'000)},
+      {"queue.worker_threads", "COHORT_QUEUE_WORKER_THREADS", "threads per consumer",
+       Number(&Config::queue_worker_threads, 1, 64)},
+      {"queue.relay_batch", "COHORT_QUEUE_RELAY_BATCH", "outbox rows the relay publishes at a time",
+       Number(&Config::queue_relay_batch, 1, 100'000)},
+      {"queue.relay_interval_ms", "COHORT_QUEUE_RELAY_INTERVAL_MS", "how often the relay looks at an empty outbox",
+       Number(&Config::queue_relay_interval_ms, 1, 60'000)},
+      {"queue.serve_consumers", "COHORT_QUEUE_SERVE_CONSUMERS",
+       "auto (consumers in serve with the embedded queue only), on or off",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "auto" && v != "on" && v != "off") return fmt::format("must be auto, on or off (got '{}')", v);
+         c.queue_serve_consumers = v;
+         return std::nullopt;
+       }},
+      {"webhook.url", "COHORT_WEBHOOK_URL", "welcome notifications are POSTed here; empty: notifications table",
+       Text(&Config::webhook_url)},
+      {"webhook.timeout_ms", "COHORT_WEBHOOK_TIMEOUT_MS", "time limit of one webhook call",
+       Number(&Config::webhook_timeout_ms, 10, 600'000)},
+      {"segments.dormant_days", "COHORT_SEGMENTS_DORMANT_DAYS", "DORMANT: no activity for more than this many days",
+       Number(&Config::segment_dormant_days, 1, 3650)},
+      {"segments.new_user_grace_days", "COHORT_SEGMENTS_NEW_USER_GRACE_DAYS",
+       "DORMANT: never active and registered more than this many days ago",
+       Number(&Config::segment_new_user_grace_days, 0, 3650)},
+      {"segments.at_risk_min_days", "COHORT_SEGMENTS_AT_RISK_MIN_DAYS",
+       "AT_RISK: a buyer whose last activity is at least this many days old", Number(&Config::segment_at_risk_min_days, 1, 3650)},
+      {"segments.at_risk_churn", "COHORT_SEGMENTS_AT_RISK_CHURN", "AT_RISK: churn risk at or above this",
+       Decimal(&Config::segment_at_risk_churn, 0, 1)},
+      {"segments.vip_top_share", "COHORT_SEGMENTS_VIP_TOP_SHARE", "VIP: this top share of buyers by revenue",
+       Decimal(&Config::segment_vip_top_share, 0, 1)},
+      {"segments.vip_min_revenue", "COHORT_SEGMENTS_VIP_MIN_REVENUE", "VIP: revenue at or above this (0: off)",
+       Decimal(&Config::segment_vip_min_revenue, 0, 1e15)},
+      {"analytics.churn_window_days", "COHORT_CHURN_WINDOW_DAYS",
+       "churn label: no purchase in this many days after a cutoff", Number(&Config::churn_window_days, 1, 3650)},
+      {"analytics.ltv_months", "COHORT_LTV_MONTHS", "lifetime value horizon in months", Number(&Config::ltv_months, 1, 600)},
+      {"analytics.ltv_monthly_discount", "COHORT_LTV_MONTHLY_DISCOUNT", "monthly discount rate of lifetime value",
+       Decimal(&Config::ltv_monthly_discount, 0, 1)},
+      {"analytics.time_unit", "COHORT_TIME_UNIT", "BG/NBD time unit of `cohort train`: days or weeks",
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "days" && v != "weeks") return fmt::format("must be days or weeks (got '{}')", v);
+         c.time_unit = v;
+         return std::nullopt;
+       }},
+      {"analytics.model_poll_s", "COHORT_MODEL_POLL_S", "serve looks for a newer model this often (0: at start only)",
+       Number(&Config::model_poll_s, 0, 86'400)},
+      {"analytics.retrain_interval_s", "COHORT_RETRAIN_INTERVAL_S", "cohort worker retrains this often (0: never)",
+       Number(&Config::retrain_interval_s, 0, 31'536'000)},
+      {"analytics.user_events_limit", "COHORT_USER_EVENTS_LIMIT", "newest events read per user for an answer",
+       Number(&Config::user_events_limit, 1, 1'000'000)},
       {"auth.api_keys", "COHORT_API_KEYS", "KEY:ROLE,... with ROLE read|write|admin; empty: open, loopback only",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = CheckApiKeys(v)) return e;
@@ -134,6 +207,7 @@ const Setting* FindByKey(std::string_view key) {
 std::optional<std::string> TomlText(const toml::node& node) {
   if (auto s = node.value<std::string>()) return *s;
   if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
+  if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
   if (node.is_boolean()) return *node.value<bool>() ? "true" : "false";
   if (const auto* array = node.as_array()) {
     std::string joined;

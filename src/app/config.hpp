@@ -36,9 +36,38 @@ struct Config {
   int cache_version_staleness_ms = 0;
   int cache_user_ttl_s = 3600;
   int cache_analytics_ttl_s = 60;
+  // Messaging: the queue backend, retries, the outbox relay, the consumers.
+  std::string amqp_url;                       // empty: the embedded SQLite queue
+  std::string queue_path;                     // embedded queue file; empty: data_dir/queue.db
+  int queue_max_attempts = 5;
+  int queue_backoff_ms = 1000;
+  int queue_backoff_max_ms = 300'000;
+  int queue_visibility_timeout_ms = 30'000;
+  int queue_prefetch = 32;
+  int queue_worker_threads = 1;               // per consumer
+  int queue_relay_batch = 500;
+  int queue_relay_interval_ms = 100;
+  std::string queue_serve_consumers = "auto";  // auto: serve runs the consumers with the embedded queue only
+  std::string webhook_url;                    // empty: welcome notifications go to the notifications table
+  int webhook_timeout_ms = 5000;
   std::string log_level = "info";
+  // Analytics: segment rules, churn label window, lifetime value, model reloading.
+  int segment_dormant_days = 90;
+  int segment_new_user_grace_days = 30;
+  int segment_at_risk_min_days = 31;
+  double segment_at_risk_churn = 0.7;
+  double segment_vip_top_share = 0.05;
+  double segment_vip_min_revenue = 0;  // 0: only the top share
+  int churn_window_days = 90;          // churned: no purchase in this many days after a cutoff
+  int ltv_months = 12;
+  double ltv_monthly_discount = 0.01;
+  std::string time_unit = "days";  // BG/NBD time unit of `cohort train`: days or weeks
+  int model_poll_s = 30;           // how often `serve` looks for a newer model (0: only at start)
+  int retrain_interval_s = 0;      // `cohort worker` retrains this often (0: never)
+  std::size_t user_events_limit = 5000;  // newest events read per user for an answer
 
   std::string SqlitePath() const { return data_dir + "/cohort.db"; }
+  std::string QueuePath() const { return queue_path.empty() ? data_dir + "/queue.db" : queue_path; }
 };
 
 // Overrides from flags, by TOML key ("server.port" → "9000").

@@ -7,6 +7,7 @@
 
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "app/training.hpp"
 #include "common/time.hpp"
 
 namespace {
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   auto* migrate = app.add_subcommand("migrate", "Apply database migrations and print the schema version");
   common.AddTo(migrate);
 
+  auto* worker = app.add_subcommand("worker", "Run the message consumers and the outbox relay, without HTTP");
+  common.AddTo(worker);
+
   cohort::app::DemoOptions demo_options;
   auto* demo = app.add_subcommand("demo", "Fill an empty store with a reproducible demo data set");
   common.AddTo(demo);
@@ -73,6 +77,25 @@ int main(int argc, char** argv) {
     common.AddTo(cmd);
     cmd->add_option("FILE", import_file, "the file to import")->required()->check(CLI::ExistingFile);
   }
+
+  cohort::app::TrainArgs train_args;
+  auto* train = app.add_subcommand(
+      "train", "Build every model (BG/NBD, Gamma-Gamma, churn, recommender) from the stores and save a new version");
+  common.AddTo(train);
+  train->add_option("--until", train_args.until,
+                    "learn from events up to and including this day (YYYY-MM-DD or RFC 3339; default: now)");
+  train->add_option("--time-unit", train_args.time_unit, "BG/NBD time unit: days or weeks (COHORT_TIME_UNIT)")
+      ->check(CLI::IsMember({"days", "weeks"}));
+  train->add_flag("--json", train_args.json, "print the model's parameters as JSON");
+
+  cohort::app::EvalArgs eval_args;
+  auto* eval = app.add_subcommand(
+      "eval", "Offline evaluation: train before a split date, measure recommendations, churn and BG/NBD after it");
+  common.AddTo(eval);
+  eval->add_option("--split", eval_args.split,
+                   "YYYY-MM-DD (default: the day that leaves the last 20% of events for testing)");
+  eval->add_option("--k", eval_args.k, "list length of the ranking metrics (default 10)")->check(CLI::Range(1, 1000));
+  eval->add_option("--json", eval_args.json_file, "also write the results as JSON to this file");
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -96,6 +119,7 @@ int main(int argc, char** argv) {
   const int code = [&]() -> int {
     if (serve->parsed()) return cohort::app::RunServe(*config, port_file);
     if (migrate->parsed()) return cohort::app::RunMigrate(*config);
+    if (worker->parsed()) return cohort::app::RunWorker(*config);
     if (demo->parsed()) {
       if (until) {
         auto t = cohort::ParseRfc3339(*until);
@@ -112,6 +136,8 @@ int main(int argc, char** argv) {
     }
     if (import_events->parsed()) return cohort::app::RunImport(*config, "events", import_file);
     if (import_retail->parsed()) return cohort::app::RunImport(*config, "retail", import_file);
+    if (train->parsed()) return cohort::app::RunTrain(*config, train_args);
+    if (eval->parsed()) return cohort::app::RunEval(*config, eval_args);
     return 1;
   }();
   spdlog::shutdown();  // flushes the asynchronous log

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +32,9 @@ struct EventQuery {
   std::size_t limit = 100;
 };
 
+// Receives the events of a scan a page at a time; an error stops the scan and is returned by Scan.
+using EventPageSink = std::function<Result<void>(std::vector<domain::Event>& page)>;
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -49,6 +53,10 @@ class EventStore {
   virtual Result<std::vector<nlohmann::json>> Aggregate(const events::Pipeline& pipeline,
                                                         const events::PipelineLimits& limits) = 0;
   virtual Result<std::int64_t> Count() = 0;
+  // Every event, ordered by user, then time, then event_id, in pages of about `page_size` that end at a user
+  // boundary (a user's events are never split across pages; a page holding one very active user is longer).
+  // Read through the (user_id, ts) index, so memory stays bounded whatever the store holds. For training.
+  virtual Result<void> Scan(std::size_t page_size, const EventPageSink& sink) = 0;
 };
 
 }  // namespace cohort::store

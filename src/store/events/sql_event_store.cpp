@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "store/events/event_schema.hpp"
+#include "store/messaging/messaging_schema.hpp"
+#include "store/messaging/outbox.hpp"
 #include "store/events/sql_pipeline.hpp"
 
 namespace cohort::store {
@@ -24,6 +27,26 @@ constexpr std::string_view kEventColumns =
 
 Value Optional(const std::optional<std::string>& v) { return v ? Value{*v} : Value{nullptr}; }
 
+// Rows of kEventColumns, in order, as events.
+std::vector<domain::Event> EventsFromRows(const Rows& rows) {
+  std::vector<domain::Event> out;
+  out.reserve(rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    domain::Event e;
+    e.event_id = rows.Text(r, 0);
+    e.user_id = rows.Text(r, 1);
+    e.type = rows.Text(r, 2);
+    if (!rows.IsNull(r, 3)) e.product_id = rows.Text(r, 3);
+    if (!rows.IsNull(r, 4)) e.category = rows.Text(r, 4);
+    if (!rows.IsNull(r, 5)) e.price = rows.Double(r, 5);
+    e.quantity = rows.Int(r, 6);
+    e.ts_micros = rows.Int(r, 7);
+    e.properties = rows.Text(r, 8);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 class SqlEventStore final : public EventStore {
  public:
   explicit SqlEventStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
@@ -33,6 +56,8 @@ class SqlEventStore final : public EventStore {
   }
 
   Result<int> Migrate() override {
+    // The outbox that Append writes to lives in this same database (messaging_schema.hpp).
+    COHORT_TRY(sql::ApplyMigrations(*db_, kMessagingComponent, MessagingMigrations(db_->dialect())));
     return sql::ApplyMigrations(*db_, kEventsComponent, EventMigrations(db_->dialect()));
   }
 
@@ -47,18 +72,25 @@ class SqlEventStore final : public EventStore {
     if (db_->dialect() == sql::Dialect::kPostgres) return AppendByCopy(events);
     return db_->InTransaction<AppendCounts>([&](Connection& conn) -> Result<AppendCounts> {
       AppendCounts counts;
+      std::vector<domain::Event> stored;
+      // changes() rather than RETURNING: SQLite runs a RETURNING statement with a statement journal, which
+      // spills to a temporary file within a large transaction (a dozen small writes per row, 4x the CPU time).
       const std::string sql = fmt::format(
           "INSERT INTO events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, json($9)) "
-          "ON CONFLICT (event_id) DO NOTHING RETURNING seq",
+          "ON CONFLICT (event_id) DO NOTHING",
           kEventColumns);
       for (const auto& e : events) {
-        COHORT_ASSIGN_OR_RETURN(
-            Rows inserted, conn.Execute(sql, Params{e.event_id, e.user_id, e.type, Optional(e.product_id),
-                                                    Optional(e.category), e.price ? Value{*e.price} : Value{nullptr},
-                                                    e.quantity, e.ts_micros, e.properties}));
-        // A row back: stored now. None: the event_id was stored already (perhaps earlier in this batch).
-        ++(inserted.empty() ? counts.duplicates : counts.accepted);
+        COHORT_TRY(conn.Execute(sql, Params{e.event_id, e.user_id, e.type, Optional(e.product_id),
+                                            Optional(e.category), e.price ? Value{*e.price} : Value{nullptr},
+                                            e.quantity, e.ts_micros, e.properties}));
+        // One row changed: stored now. None: the event_id was stored already (perhaps earlier in this batch).
+        COHORT_ASSIGN_OR_RETURN(Rows changed, conn.Execute("SELECT changes()"));
+        const bool inserted = changed.Int(0, 0) > 0;
+        ++(inserted ? counts.accepted : counts.duplicates);
+        if (inserted) stored.push_back(e);
       }
+      // The event.ingested messages commit with the events (transactional outbox).
+      COHORT_TRY(WriteOutbox(conn, domain::EventIngestedMessages(stored)));
       return counts;
     });
   }
@@ -84,21 +116,39 @@ class SqlEventStore final : public EventStore {
                                         kEventColumns, where, params.size());
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
     COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
-    out.reserve(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      domain::Event e;
-      e.event_id = rows.Text(r, 0);
-      e.user_id = rows.Text(r, 1);
-      e.type = rows.Text(r, 2);
-      if (!rows.IsNull(r, 3)) e.product_id = rows.Text(r, 3);
-      if (!rows.IsNull(r, 4)) e.category = rows.Text(r, 4);
-      if (!rows.IsNull(r, 5)) e.price = rows.Double(r, 5);
-      e.quantity = rows.Int(r, 6);
-      e.ts_micros = rows.Int(r, 7);
-      e.properties = rows.Text(r, 8);
-      out.push_back(std::move(e));
+    return EventsFromRows(rows);
+  }
+
+  Result<void> Scan(std::size_t page_size, const EventPageSink& sink) override {
+    // Keyset on user_id alone, which the (user_id, ts) index serves: a page ends at a user boundary, so a page
+    // that stops inside a user drops that user's rows and the next page starts with them.
+    const auto limit = static_cast<std::int64_t>(std::max<std::size_t>(2, page_size));
+    const std::string first = fmt::format("SELECT {} FROM events ORDER BY user_id, ts, event_id LIMIT $1", kEventColumns);
+    const std::string next = fmt::format(
+        "SELECT {} FROM events WHERE user_id > $1 ORDER BY user_id, ts, event_id LIMIT $2", kEventColumns);
+    const std::string one_user =
+        fmt::format("SELECT {} FROM events WHERE user_id = $1 ORDER BY ts, event_id", kEventColumns);
+    std::optional<std::string> after;
+    while (true) {
+      COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+      COHORT_ASSIGN_OR_RETURN(Rows rows, after ? lease->Execute(next, Params{*after, limit})
+                                               : lease->Execute(first, Params{limit}));
+      std::vector<domain::Event> page = EventsFromRows(rows);
+      if (page.empty()) return {};
+      const bool last_page = page.size() < static_cast<std::size_t>(limit);
+      if (!last_page) {
+        const std::string cut = page.back().user_id;
+        if (page.front().user_id == cut) {  // one user with more events than a page: read them whole
+          COHORT_ASSIGN_OR_RETURN(Rows all, lease->Execute(one_user, Params{cut}));
+          page = EventsFromRows(all);
+        } else {
+          while (page.back().user_id == cut) page.pop_back();
+        }
+      }
+      after = page.back().user_id;
+      COHORT_TRY(sink(page));
+      if (last_page) return {};
     }
-    return out;
   }
 
   Result<std::vector<nlohmann::json>> Aggregate(const events::Pipeline& pipeline,
@@ -150,12 +200,20 @@ class SqlEventStore final : public EventStore {
       COHORT_ASSIGN_OR_RETURN(
           Rows inserted,
           conn.Execute(fmt::format("WITH inserted AS (INSERT INTO events ({0}) SELECT {0} FROM events_incoming "
-                                   "ORDER BY ord ON CONFLICT (event_id) DO NOTHING RETURNING 1) "
-                                   "SELECT COUNT(*) FROM inserted",
+                                   "ORDER BY ord ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+                                   "SELECT event_id FROM inserted",
                                    kEventColumns)));
       AppendCounts counts;
-      counts.accepted = static_cast<std::size_t>(inserted.Int(0, 0));
+      counts.accepted = inserted.size();
       counts.duplicates = events.size() - counts.accepted;
+      // The event.ingested messages commit with the events (transactional outbox). A repeat inside the batch
+      // carries the id of its first copy, which alone was stored.
+      std::unordered_set<std::string> stored_ids;
+      for (std::size_t r = 0; r < inserted.size(); ++r) stored_ids.insert(inserted.Text(r, 0));
+      std::vector<domain::Event> stored;
+      for (const auto& e : events)
+        if (stored_ids.erase(e.event_id) > 0) stored.push_back(e);
+      COHORT_TRY(WriteOutbox(conn, domain::EventIngestedMessages(stored)));
       return counts;
     });
   }

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include "common/time.hpp"
+#include "domain/messages.hpp"
+#include "store/messaging/messaging_schema.hpp"
+#include "store/messaging/outbox.hpp"
 #include "store/relational/relational_store.hpp"
 #include "store/relational/schema.hpp"
 #include "store/sql/database.hpp"
@@ -80,6 +83,7 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<int> Migrate() override {
+    COHORT_TRY(sql::ApplyMigrations(*db_, kMessagingComponent, MessagingMigrations(db_->dialect())));
     return sql::ApplyMigrations(*db_, kRelationalComponent, RelationalMigrations(db_->dialect()));
   }
 
@@ -106,7 +110,11 @@ class SqlRelationalStore final : public RelationalStore {
           return std::move(inserted).error();
         }
       }
-      return {};
+      // The user.created messages commit with the users (transactional outbox).
+      std::vector<domain::MessageDraft> messages;
+      messages.reserve(users.size());
+      for (const User& user : users) messages.push_back(domain::UserCreatedMessage(user));
+      return WriteOutbox(conn, messages);
     });
   }
 

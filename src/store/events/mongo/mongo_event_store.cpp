@@ -682,6 +682,38 @@ Result<std::vector<domain::Event>> MongoEventStore::UserEvents(const EventQuery&
   return out;
 }
 
+Result<void> MongoEventStore::Scan(std::size_t page_size, const EventPageSink& sink) {
+  page_size = std::max<std::size_t>(1, page_size);
+  Bson filter;
+  Bson opts;
+  bson_t sort;
+  const bool ok = bson_append_document_begin(opts.get(), "sort", -1, &sort) &&
+                  bson_append_int32(&sort, "user_id", -1, 1) && bson_append_int32(&sort, "ts", -1, 1) &&
+                  bson_append_int32(&sort, "_id", -1, 1) && bson_append_document_end(opts.get(), &sort) &&
+                  bson_append_int32(opts.get(), "batchSize", -1, static_cast<std::int32_t>(std::min<std::size_t>(
+                                                                     page_size, 100'000)));
+  if (!ok) return Error::Internal("mongo scan: cannot build the options");
+  PooledClient client(state_->pool);
+  if (client.get() == nullptr) return NoClient();
+  COHORT_ASSIGN_OR_RETURN(auto collection, EventsCollection(client.get(), state_->database));
+  CursorPtr cursor(mongoc_collection_find_with_opts(collection.get(), filter.get(), opts.get(), nullptr));
+  std::vector<domain::Event> page;
+  page.reserve(page_size);
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    COHORT_ASSIGN_OR_RETURN(auto event, BsonToEvent(doc));
+    if (page.size() >= page_size && event.user_id != page.back().user_id) {  // pages end at a user boundary
+      COHORT_TRY(sink(page));
+      page.clear();
+    }
+    page.push_back(std::move(event));
+  }
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) return MapError(error, "find");
+  if (!page.empty()) COHORT_TRY(sink(page));
+  return {};
+}
+
 Result<std::vector<nlohmann::json>> MongoEventStore::Aggregate(const events::Pipeline& pipeline,
                                                                const events::PipelineLimits& limits) {
   return AggregateMongoPipeline(pipeline.ToMongoOrdered(), limits);

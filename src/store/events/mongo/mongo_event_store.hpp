@@ -62,6 +62,7 @@ class MongoEventStore final : public EventStore {
   Result<std::vector<nlohmann::json>> Aggregate(const events::Pipeline& pipeline,
                                                 const events::PipelineLimits& limits) override;
   Result<std::int64_t> Count() override;  // estimatedDocumentCount: from collection metadata, no scan
+  Result<void> Scan(std::size_t page_size, const EventPageSink& sink) override;  // one cursor on the user_id+ts index
 
   // Runs an aggregate pipeline already in MongoDB extended JSON on the events collection, with the same
   // limits and result conversion as Aggregate (which calls it with pipeline.ToMongoOrdered()). Ordered JSON:

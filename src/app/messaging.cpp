@@ -1,0 +1,85 @@
+#include "app/messaging.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "queue/amqp/amqp_queue.hpp"
+#include "queue/sqlite/sqlite_queue.hpp"
+
+namespace cohort::app {
+
+Result<std::unique_ptr<queue::MessageQueue>> OpenMessageQueue(const Config& config) {
+  if (!config.amqp_url.empty()) {
+    queue::AmqpQueueOptions options;
+    options.url = config.amqp_url;
+    options.retry = RuntimeOptionsFrom(config).retry;  // its delay queues follow the runtime's backoff
+    return queue::OpenAmqpQueue(options);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(config.QueuePath()).parent_path(), ec);
+  return queue::OpenSqliteQueue({.path = config.QueuePath(),
+                                 .visibility_timeout = std::chrono::milliseconds(config.queue_visibility_timeout_ms),
+                                 .poll_interval = std::chrono::milliseconds(200),
+                                 .connections = static_cast<std::size_t>(config.queue_worker_threads) * 3 + 4});
+}
+
+queue::RuntimeOptions RuntimeOptionsFrom(const Config& config) {
+  queue::RuntimeOptions options;
+  options.retry = {.max_attempts = config.queue_max_attempts,
+                   .base_delay = std::chrono::milliseconds(config.queue_backoff_ms),
+                   .max_delay = std::chrono::milliseconds(config.queue_backoff_max_ms)};
+  options.threads_per_consumer = static_cast<std::size_t>(config.queue_worker_threads);
+  options.prefetch = static_cast<std::size_t>(config.queue_prefetch);
+  return options;
+}
+
+Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, MessagingRole role,
+                                                    queue::InvalidateUser invalidate) {
+  std::unique_ptr<Messaging> m(new Messaging());
+  const std::size_t connections = static_cast<std::size_t>(config.queue_worker_threads) * 3 + 2;
+  COHORT_ASSIGN_OR_RETURN(m->db_, config.postgres_url.empty()
+                                      ? store::sql::OpenSqlite(config.SqlitePath(), connections)
+                                      : store::sql::OpenPostgres(config.postgres_url, connections));
+  m->outbox_ = std::make_unique<store::Outbox>(*m->db_);
+  COHORT_TRY(m->outbox_->Migrate());
+  COHORT_ASSIGN_OR_RETURN(m->queue_, OpenMessageQueue(config));
+  m->processed_ = std::make_unique<queue::ProcessedLog>(*m->db_);
+
+  const bool consume = role == MessagingRole::kWorker || config.queue_serve_consumers == "on" ||
+                       (config.queue_serve_consumers == "auto" && config.amqp_url.empty());
+  const std::vector<std::shared_ptr<queue::Consumer>> consumers = {
+      queue::MakeWelcomeNotifier(*m->db_, {config.webhook_url, std::chrono::milliseconds(config.webhook_timeout_ms)}),
+      queue::MakeUserCountersUpdater(*m->db_, std::move(invalidate)),
+      queue::MakeImpressionCounter(*m->db_),
+  };
+  if (consume) {
+    m->runtime_ = std::make_unique<queue::ConsumerRuntime>(*m->queue_, m->processed_.get(), RuntimeOptionsFrom(config));
+    for (const auto& consumer : consumers) m->runtime_->Add(consumer);
+  }
+  queue::MessageQueue& q = *m->queue_;
+  auto declare_topology = [&q, consumers]() -> Result<void> {
+    for (const auto& consumer : consumers) COHORT_TRY(q.DeclareQueue(consumer->spec()));
+    return {};
+  };
+  m->relay_ = std::make_unique<OutboxRelay>(
+      *m->outbox_, *m->queue_,
+      RelayOptions{.batch = static_cast<std::size_t>(config.queue_relay_batch),
+                   .idle_interval = std::chrono::milliseconds(config.queue_relay_interval_ms),
+                   .prepare = declare_topology});
+  m->relay_->Start();
+  if (m->runtime_) m->runtime_->Start();
+  spdlog::info("messaging: queue={}, consumers {}, webhook {}", m->queue_->backend(),
+               consume ? "running" : "elsewhere (cohort worker)", config.webhook_url.empty() ? "off" : "on");
+  return m;
+}
+
+Messaging::~Messaging() { Stop(); }
+
+void Messaging::Stop() {
+  // The relay first: nothing new is published while the consumers finish what they hold.
+  if (relay_) relay_->Stop();
+  if (runtime_) runtime_->Stop();
+}
+
+}  // namespace cohort::app

@@ -1,0 +1,46 @@
+#include "domain/messages.hpp"
+
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+namespace cohort::domain {
+
+MessageDraft UserCreatedMessage(const User& user) {
+  return {std::string(kUserCreated), nlohmann::json{{"user_id", user.id}}.dump()};
+}
+
+std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
+  std::vector<UserEventsSummary> summaries;
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (const Event& e : stored) {
+    auto [it, inserted] = index.try_emplace(e.user_id, summaries.size());
+    if (inserted) summaries.push_back({.user_id = e.user_id});
+    UserEventsSummary& s = summaries[it->second];
+    ++s.events;
+    if (e.type == kPurchase) {
+      ++s.purchases;
+      s.revenue += e.price.value_or(0) * static_cast<double>(e.quantity);
+    }
+    s.last_ts_micros = std::max(s.last_ts_micros, e.ts_micros);
+  }
+  std::vector<MessageDraft> out;
+  out.reserve(summaries.size());
+  for (const UserEventsSummary& s : summaries) {
+    out.push_back({std::string(kEventIngested), nlohmann::json{{"user_id", s.user_id},
+                                                               {"events", s.events},
+                                                               {"purchases", s.purchases},
+                                                               {"revenue", s.revenue},
+                                                               {"last_ts_micros", s.last_ts_micros}}
+                                                    .dump()});
+  }
+  return out;
+}
+
+MessageDraft RecommendationServedMessage(std::string_view user_id, std::string_view segment,
+                                         std::span<const std::string> product_ids) {
+  return {std::string(kRecommendationServed),
+          nlohmann::json{{"user_id", user_id}, {"segment", segment}, {"product_ids", product_ids}}.dump()};
+}
+
+}  // namespace cohort::domain

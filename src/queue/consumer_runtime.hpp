@@ -1,0 +1,71 @@
+#pragma once
+// Runs consumers on worker threads, whatever the backend: takes deliveries, skips those already processed, calls
+// the handler (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
+// (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff; the
+// subscription is then opened again. One object per process owns the threads; Stop (or the destructor) ends them
+// within about one poll interval.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "queue/consumer.hpp"
+#include "queue/message_queue.hpp"
+#include "queue/processed_log.hpp"
+#include "queue/retry_policy.hpp"
+
+namespace cohort::queue {
+
+struct RuntimeOptions {
+  RetryPolicy retry;
+  std::size_t threads_per_consumer = 1;
+  std::size_t prefetch = 16;
+  std::chrono::milliseconds poll{250};                 // longest wait in Subscription::Next, hence in Stop
+  std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the wait for a backend that is away
+};
+
+struct RuntimeTotals {
+  std::uint64_t handled = 0;        // handler calls
+  std::uint64_t acked = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t duplicates = 0;     // deliveries skipped as already processed
+  std::uint64_t settle_errors = 0;  // settlements the backend refused (lease lost, connection lost)
+};
+
+class ConsumerRuntime {
+ public:
+  // `processed` may be null (no idempotency records: for benchmarks of the queue alone).
+  ConsumerRuntime(MessageQueue& queue, ProcessedLog* processed, RuntimeOptions options);
+  ~ConsumerRuntime();
+  ConsumerRuntime(const ConsumerRuntime&) = delete;
+  ConsumerRuntime& operator=(const ConsumerRuntime&) = delete;
+
+  // Before Start only. Each worker thread declares its consumer's queue before it subscribes (again and again
+  // while the backend is away), so a process can start while its broker is down.
+  void Add(std::shared_ptr<Consumer> consumer);
+  void Start();
+  void Stop();
+
+  RuntimeTotals totals() const;
+
+ private:
+  void Work(Consumer& consumer, std::uint64_t seed);
+  void Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery, std::mt19937_64& random);
+  void Sleep(std::chrono::milliseconds delay);
+
+  MessageQueue& queue_;
+  ProcessedLog* processed_;
+  RuntimeOptions options_;
+  std::vector<std::shared_ptr<Consumer>> consumers_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex totals_mutex_;
+  RuntimeTotals totals_;
+};
+
+}  // namespace cohort::queue

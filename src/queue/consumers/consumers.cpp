@@ -1,0 +1,168 @@
+#include "queue/consumers/consumers.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "domain/messages.hpp"
+#include "queue/dead_letter_table.hpp"
+#include "queue/processed_log.hpp"
+
+namespace cohort::queue {
+namespace {
+
+using store::sql::Connection;
+using store::sql::Value;
+using Params = std::vector<Value>;
+using nlohmann::json;
+
+// The payload as a JSON object with a non-empty string user_id, or nullopt.
+std::optional<json> ParsePayload(const Delivery& d) {
+  json doc = json::parse(d.payload, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  auto it = doc.find("user_id");
+  if (it == doc.end() || !it->is_string() || it->get<std::string>().empty()) return std::nullopt;
+  return doc;
+}
+
+HandlerResult BadPayload(const Delivery& d) {
+  return HandlerResult::Reject("the payload of " + d.type + " is not the JSON it should be");
+}
+
+// Runs `effect` and the processed-message record in one transaction; an already recorded message is skipped.
+HandlerResult ExactlyOnce(store::sql::Database& db, const QueueSpec& spec, const Delivery& d,
+                          const std::function<Result<void>(Connection&)>& effect) {
+  auto done = db.InTransaction<bool>([&](Connection& conn) -> Result<bool> {
+    COHORT_ASSIGN_OR_RETURN(bool claimed, ProcessedLog::ClaimIn(conn, spec.name, d.id));
+    if (!claimed) return false;
+    COHORT_TRY(effect(conn));
+    return true;
+  });
+  if (!done) return HandlerResult::FromError(done.error());
+  return HandlerResult::Ack();
+}
+
+class WelcomeNotifier final : public Consumer {
+ public:
+  WelcomeNotifier(store::sql::Database& db, WebhookOptions webhook)
+      : db_(db), webhook_(std::move(webhook)),
+        spec_{std::string(kNotificationsQueue), {std::string(domain::kUserCreated)}} {}
+
+  const QueueSpec& spec() const override { return spec_; }
+
+  HandlerResult Handle(const Delivery& d) override {
+    auto payload = ParsePayload(d);
+    if (!payload) return BadPayload(d);
+    const std::string user_id = (*payload)["user_id"];
+    const std::string body = json{{"type", "welcome"}, {"user_id", user_id}, {"message_id", d.id}}.dump();
+    if (!webhook_.url.empty()) {
+      if (auto posted = PostWebhook(webhook_, body, d.id); !posted) return HandlerResult::FromError(posted.error());
+      return HandlerResult::Ack();
+    }
+    return ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
+      COHORT_TRY(conn.Execute("INSERT INTO notifications (message_id, user_id, kind, payload, created_at_ms) "
+                              "VALUES ($1, $2, 'welcome', $3, $4) ON CONFLICT (message_id) DO NOTHING",
+                              Params{d.id, user_id, body, ToMillis(Clock::now())}));
+      return {};
+    });
+  }
+
+ private:
+  store::sql::Database& db_;
+  WebhookOptions webhook_;
+  QueueSpec spec_;
+};
+
+class UserCountersUpdater final : public Consumer {
+ public:
+  UserCountersUpdater(store::sql::Database& db, InvalidateUser invalidate)
+      : db_(db), invalidate_(std::move(invalidate)),
+        spec_{std::string(kUserCountersQueue), {std::string(domain::kEventIngested)}} {}
+
+  const QueueSpec& spec() const override { return spec_; }
+
+  HandlerResult Handle(const Delivery& d) override {
+    auto payload = ParsePayload(d);
+    if (!payload) return BadPayload(d);
+    const json& p = *payload;
+    auto integer = [&](const char* key) { return p.contains(key) && p[key].is_number_integer(); };
+    if (!integer("events") || !integer("purchases") || !integer("last_ts_micros") || !p.contains("revenue") ||
+        !p["revenue"].is_number())
+      return BadPayload(d);
+    const std::string user_id = p["user_id"];
+    HandlerResult result = ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
+      COHORT_TRY(conn.Execute(
+          "INSERT INTO user_event_counters (user_id, events, purchases, revenue, last_ts_micros, updated_at_ms) "
+          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET "
+          "events = user_event_counters.events + excluded.events, "
+          "purchases = user_event_counters.purchases + excluded.purchases, "
+          "revenue = user_event_counters.revenue + excluded.revenue, "
+          "last_ts_micros = CASE WHEN excluded.last_ts_micros > user_event_counters.last_ts_micros "
+          "THEN excluded.last_ts_micros ELSE user_event_counters.last_ts_micros END, "
+          "updated_at_ms = excluded.updated_at_ms",
+          Params{user_id, p["events"].get<std::int64_t>(), p["purchases"].get<std::int64_t>(),
+                 p["revenue"].get<double>(), p["last_ts_micros"].get<std::int64_t>(), ToMillis(Clock::now())}));
+      return {};
+    });
+    // Also on a duplicate: invalidating twice is harmless, and the first delivery may have died before it.
+    if (result.outcome == Outcome::kAck && invalidate_) invalidate_(user_id);
+    return result;
+  }
+
+ private:
+  store::sql::Database& db_;
+  InvalidateUser invalidate_;
+  QueueSpec spec_;
+};
+
+class ImpressionCounter final : public Consumer {
+ public:
+  explicit ImpressionCounter(store::sql::Database& db)
+      : db_(db), spec_{std::string(kImpressionsQueue), {std::string(domain::kRecommendationServed)}} {}
+
+  const QueueSpec& spec() const override { return spec_; }
+
+  HandlerResult Handle(const Delivery& d) override {
+    auto payload = ParsePayload(d);
+    if (!payload) return BadPayload(d);
+    const json& p = *payload;
+    if (!p.contains("product_ids") || !p["product_ids"].is_array()) return BadPayload(d);
+    std::vector<std::string> products;
+    for (const auto& id : p["product_ids"]) {
+      if (!id.is_string()) return BadPayload(d);
+      products.push_back(id.get<std::string>());
+    }
+    const std::string segment = p.contains("segment") && p["segment"].is_string() ? p["segment"] : "";
+    return ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
+      auto add = [&](std::string_view scope, const std::string& key, std::int64_t n) -> Result<void> {
+        COHORT_TRY(conn.Execute("INSERT INTO impression_counters (scope, key, impressions) VALUES ($1, $2, $3) "
+                                "ON CONFLICT (scope, key) DO UPDATE SET "
+                                "impressions = impression_counters.impressions + excluded.impressions",
+                                Params{std::string(scope), key, n}));
+        return {};
+      };
+      for (const std::string& product : products) COHORT_TRY(add("product", product, 1));
+      if (!segment.empty() && !products.empty())
+        COHORT_TRY(add("segment", segment, static_cast<std::int64_t>(products.size())));
+      return {};
+    });
+  }
+
+ private:
+  store::sql::Database& db_;
+  QueueSpec spec_;
+};
+
+}  // namespace
+
+std::shared_ptr<Consumer> MakeWelcomeNotifier(store::sql::Database& db, WebhookOptions webhook) {
+  return std::make_shared<WelcomeNotifier>(db, std::move(webhook));
+}
+
+std::shared_ptr<Consumer> MakeUserCountersUpdater(store::sql::Database& db, InvalidateUser invalidate) {
+  return std::make_shared<UserCountersUpdater>(db, std::move(invalidate));
+}
+
+std::shared_ptr<Consumer> MakeImpressionCounter(store::sql::Database& db) {
+  return std::make_shared<ImpressionCounter>(db);
+}
+
+}  // namespace cohort::queue

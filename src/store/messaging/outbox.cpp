@@ -1,0 +1,61 @@
+#include "store/messaging/outbox.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common/time.hpp"
+#include "store/messaging/messaging_schema.hpp"
+
+namespace cohort::store {
+
+std::string OutboxMessageId(std::int64_t row_id) { return fmt::format("outbox-{}", row_id); }
+
+Result<void> WriteOutbox(sql::Connection& conn, std::span<const domain::MessageDraft> messages) {
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  for (const domain::MessageDraft& m : messages) {
+    COHORT_TRY(conn.Execute("INSERT INTO outbox (type, payload, created_at_ms) VALUES ($1, $2, $3)",
+                            std::vector<sql::Value>{m.type, m.payload, now_ms}));
+  }
+  return {};
+}
+
+Result<std::vector<OutboxRow>> Outbox::Oldest(std::size_t limit) {
+  COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
+  COHORT_ASSIGN_OR_RETURN(sql::Rows rows,
+                          lease->Execute("SELECT id, type, payload, created_at_ms FROM outbox ORDER BY id LIMIT $1",
+                                         std::vector<sql::Value>{static_cast<std::int64_t>(limit)}));
+  std::vector<OutboxRow> out;
+  out.reserve(rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    out.push_back({rows.Int(r, 0), rows.Text(r, 1), rows.Text(r, 2), rows.Int(r, 3)});
+  return out;
+}
+
+Result<void> Outbox::Delete(std::span<const std::int64_t> ids) {
+  // By id, not by range: on PostgreSQL a row with a lower id can commit after a higher one was read.
+  constexpr std::size_t kChunk = 256;
+  COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
+  for (std::size_t first = 0; first < ids.size(); first += kChunk) {
+    const std::size_t n = std::min(kChunk, ids.size() - first);
+    std::string placeholders;
+    std::vector<sql::Value> params;
+    for (std::size_t i = 0; i < n; ++i) {
+      placeholders += fmt::format("{}${}", i == 0 ? "" : ", ", i + 1);
+      params.emplace_back(ids[first + i]);
+    }
+    COHORT_TRY(lease->Execute(fmt::format("DELETE FROM outbox WHERE id IN ({})", placeholders), params));
+  }
+  return {};
+}
+
+Result<std::int64_t> Outbox::Pending() {
+  COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
+  COHORT_ASSIGN_OR_RETURN(sql::Rows rows, lease->Execute("SELECT COUNT(*) FROM outbox"));
+  return rows.Int(0, 0);
+}
+
+Result<int> Outbox::Migrate() { return sql::ApplyMigrations(db_, kMessagingComponent, MessagingMigrations(db_.dialect())); }
+
+}  // namespace cohort::store

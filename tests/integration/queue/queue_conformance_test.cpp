@@ -1,0 +1,317 @@
+// The MessageQueue contract (queue/message_queue.hpp) and the consumer runtime (queue/consumer_runtime.hpp),
+// on every backend: round trip, topic routing, retry then success, retry exhaustion into the dead-letter queue,
+// replay and drop, redelivery of what a dead consumer held, and duplicates dropped by processed-message records.
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "integration/queue/queue_backends.hpp"
+#include "queue/consumer_runtime.hpp"
+
+namespace cohort::testing {
+namespace {
+
+using queue::Delivery;
+using queue::HandlerResult;
+
+class QueueConformanceTest : public QueueBackendTest {
+ protected:
+  // Takes deliveries until `count` arrived (acking each) or nothing came for a while.
+  std::vector<Delivery> Drain(queue::Subscription& sub, std::size_t count) {
+    std::vector<Delivery> got;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (got.size() < count && std::chrono::steady_clock::now() < until) {
+      auto next = sub.Next(std::chrono::milliseconds(200));
+      if (!next) {
+        ADD_FAILURE() << "Next: " << next.error().client_message << " " << next.error().internal_message;
+        return got;
+      }
+      if (!next->has_value()) continue;
+      EXPECT_TRUE(sub.Ack(**next));
+      got.push_back(std::move(**next));
+    }
+    return got;
+  }
+
+  queue::RuntimeOptions FastRetries(int max_attempts) const {
+    queue::RuntimeOptions options;
+    options.retry = {.max_attempts = max_attempts,
+                     .base_delay = std::chrono::milliseconds(20),
+                     .max_delay = std::chrono::milliseconds(200)};
+    options.poll = std::chrono::milliseconds(50);
+    return options;
+  }
+
+  std::vector<queue::DeadLetter> DeadLetters(const std::string& queue_name) {
+    auto letters = queue_->ListDeadLetters({.queue = queue_name, .limit = 100});
+    EXPECT_TRUE(letters) << letters.error().internal_message;
+    return letters ? *letters : std::vector<queue::DeadLetter>{};
+  }
+};
+
+// A consumer whose behaviour the test sets; counts calls per message id and remembers each delivery.
+class ScriptedConsumer final : public queue::Consumer {
+ public:
+  using Script = std::function<HandlerResult(const Delivery&, int call)>;
+  ScriptedConsumer(std::string queue_name, std::vector<std::string> bindings, Script script)
+      : spec_{std::move(queue_name), std::move(bindings)}, script_(std::move(script)) {}
+
+  const queue::QueueSpec& spec() const override { return spec_; }
+  HandlerResult Handle(const Delivery& d) override {
+    int call = 0;
+    {
+      std::lock_guard lock(mutex_);
+      call = ++calls_[d.id];
+      seen_.push_back(d);
+    }
+    return script_(d, call);
+  }
+  int Calls(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return calls_.count(id) ? calls_[id] : 0;
+  }
+  std::vector<Delivery> Seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  queue::QueueSpec spec_;
+  Script script_;
+  std::mutex mutex_;
+  std::map<std::string, int> calls_;
+  std::vector<Delivery> seen_;
+};
+
+TEST_P(QueueConformanceTest, RoundTripDeliversEveryMessageWithItsContent) {
+  const std::string name = Queue("work");
+  ASSERT_TRUE(queue_->DeclareQueue({name, {Type("thing")}}));
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < 60; ++i) batch.push_back(Message(Type("thing"), i));
+  ASSERT_TRUE(queue_->Publish(std::span(batch).first(30)));
+  ASSERT_TRUE(queue_->Publish(std::span(batch).subspan(30)));
+
+  auto sub = queue_->Subscribe(name, 8);
+  ASSERT_TRUE(sub) << sub.error().internal_message;
+  const auto got = Drain(**sub, batch.size());
+  ASSERT_EQ(got.size(), batch.size());
+  std::map<std::string, Delivery> by_id;
+  for (const auto& d : got) EXPECT_TRUE(by_id.emplace(d.id, d).second) << "delivered twice: " << d.id;
+  for (const auto& m : batch) {  // ordering is not part of the contract
+    auto it = by_id.find(m.id);
+    ASSERT_NE(it, by_id.end()) << m.id;
+    EXPECT_EQ(it->second.type, m.type);
+    EXPECT_EQ(it->second.payload, m.payload);
+    EXPECT_EQ(it->second.queue, name);
+    EXPECT_EQ(it->second.attempt, 1);
+  }
+  auto more = (*sub)->Next(std::chrono::milliseconds(300));
+  ASSERT_TRUE(more);
+  EXPECT_FALSE(more->has_value()) << "an acked message came back: " << (*more)->id;
+}
+
+TEST_P(QueueConformanceTest, RoutesByTopicPatternOneCopyPerQueue) {
+  const std::string narrow = Queue("narrow");
+  const std::string wide = Queue("wide");
+  ASSERT_TRUE(queue_->DeclareQueue({narrow, {Type("a.*")}}));
+  ASSERT_TRUE(queue_->DeclareQueue({wide, {prefix_ + ".#", Type("a.x")}}));  // two matching patterns: one copy
+  const std::vector<queue::OutgoingMessage> batch = {Message(Type("a.x"), 1), Message(Type("b.y"), 2),
+                                                     Message(Type("a.x.deeper"), 3)};
+  ASSERT_TRUE(queue_->Publish(batch));
+
+  auto narrow_sub = queue_->Subscribe(narrow, 8);
+  auto wide_sub = queue_->Subscribe(wide, 8);
+  ASSERT_TRUE(narrow_sub && wide_sub);
+  auto wide_got = Drain(**wide_sub, 3);
+  std::multiset<std::string> wide_ids;
+  for (const auto& d : wide_got) wide_ids.insert(d.id);
+  EXPECT_EQ(wide_ids, (std::multiset<std::string>{batch[0].id, batch[1].id, batch[2].id}));
+  auto narrow_got = Drain(**narrow_sub, 1);
+  ASSERT_EQ(narrow_got.size(), 1u);
+  EXPECT_EQ(narrow_got[0].id, batch[0].id);
+  for (auto* sub : {&**narrow_sub, &**wide_sub}) {
+    auto more = sub->Next(std::chrono::milliseconds(300));
+    ASSERT_TRUE(more);
+    EXPECT_FALSE(more->has_value()) << "unexpected copy of " << (*more)->id;
+  }
+}
+
+TEST_P(QueueConformanceTest, HandlerFailingTwiceSucceedsOnTheThirdAttempt) {
+  auto consumer = std::make_shared<ScriptedConsumer>(
+      Queue("flaky"), std::vector<std::string>{Type("flaky")}, [](const Delivery&, int call) {
+        if (call == 1) return HandlerResult::Retry("flaky failure 1");
+        if (call == 2) throw std::runtime_error("flaky failure 2");  // an exception counts as retry
+        return HandlerResult::Ack();
+      });
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(5));
+  runtime.Add(consumer);
+  runtime.Start();
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Message(Type("flaky"), i));
+  ASSERT_TRUE(Eventually([&] { return queue_->DeclareQueue(consumer->spec()).ok(); }));
+  ASSERT_TRUE(queue_->Publish(batch));
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == batch.size(); }));
+  runtime.Stop();
+
+  const auto totals = runtime.totals();
+  EXPECT_EQ(totals.retried, 2 * batch.size());
+  EXPECT_EQ(totals.dead_lettered, 0u);
+  for (const auto& m : batch) EXPECT_EQ(consumer->Calls(m.id), 3) << m.id;
+  for (const auto& d : consumer->Seen()) {
+    const int call = d.attempt;
+    if (call == 1) EXPECT_EQ(d.last_error, "");
+    if (call == 2) EXPECT_EQ(d.last_error, "flaky failure 1");
+    if (call == 3) EXPECT_EQ(d.last_error, "flaky failure 2");
+    EXPECT_LE(call, 3);
+  }
+  EXPECT_TRUE(DeadLetters(consumer->spec().name).empty());
+  for (const auto& m : batch) {
+    auto recorded = processed_->Contains(consumer->spec().name, m.id);
+    ASSERT_TRUE(recorded);
+    EXPECT_TRUE(*recorded) << m.id;
+  }
+}
+
+TEST_P(QueueConformanceTest, ExhaustedRetriesDeadLetterWithTheErrorAndReplayIsProcessed) {
+  std::atomic<bool> healthy{false};
+  auto consumer = std::make_shared<ScriptedConsumer>(
+      Queue("doomed"), std::vector<std::string>{Type("doomed")}, [&healthy](const Delivery&, int call) {
+        if (healthy) return HandlerResult::Ack();
+        throw std::runtime_error(fmt::format("boom {}", call));
+      });
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(3));
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(Eventually([&] { return queue_->DeclareQueue(consumer->spec()).ok(); }));
+  const queue::OutgoingMessage message = Message(Type("doomed"), 7);
+  const auto before_publish = Clock::now() - std::chrono::seconds(1);
+  ASSERT_TRUE(queue_->Publish(std::span(&message, 1)));
+
+  ASSERT_TRUE(Eventually([&] { return DeadLetters(consumer->spec().name).size() == 1; }));
+  const queue::DeadLetter letter = DeadLetters(consumer->spec().name)[0];
+  EXPECT_EQ(letter.message_id, message.id);
+  EXPECT_EQ(letter.queue, consumer->spec().name);
+  EXPECT_EQ(letter.type, message.type);
+  EXPECT_EQ(letter.payload, message.payload);
+  EXPECT_EQ(letter.attempts, 3);
+  EXPECT_EQ(letter.error, "boom 3");
+  EXPECT_GE(letter.created_at, before_publish);
+  EXPECT_LE(letter.first_attempt_at, letter.dead_lettered_at);
+  EXPECT_EQ(consumer->Calls(message.id), 3);
+  auto stats = queue_->Stats();
+  ASSERT_TRUE(stats);
+  bool listed = false;
+  for (const auto& s : *stats) {
+    if (s.queue != consumer->spec().name) continue;
+    listed = true;
+    EXPECT_EQ(s.dead_lettered, 1);
+  }
+  EXPECT_TRUE(listed);
+
+  healthy = true;
+  ASSERT_TRUE(queue_->ReplayDeadLetter(letter.id));
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == 1; }));
+  EXPECT_EQ(consumer->Calls(message.id), 4);
+  EXPECT_EQ(consumer->Seen().back().attempt, 1) << "a replay starts again at attempt 1";
+  EXPECT_TRUE(DeadLetters(consumer->spec().name).empty());
+  auto again = queue_->ReplayDeadLetter(letter.id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  runtime.Stop();
+}
+
+TEST_P(QueueConformanceTest, RejectDeadLettersAtOnceAndDropRemovesIt) {
+  auto consumer = std::make_shared<ScriptedConsumer>(Queue("picky"), std::vector<std::string>{Type("picky")},
+                                                     [](const Delivery&, int) { return HandlerResult::Reject("bad"); });
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(5));
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(Eventually([&] { return queue_->DeclareQueue(consumer->spec()).ok(); }));
+  const queue::OutgoingMessage message = Message(Type("picky"), 1);
+  ASSERT_TRUE(queue_->Publish(std::span(&message, 1)));
+  ASSERT_TRUE(Eventually([&] { return DeadLetters(consumer->spec().name).size() == 1; }));
+  runtime.Stop();
+  const queue::DeadLetter letter = DeadLetters(consumer->spec().name)[0];
+  EXPECT_EQ(letter.attempts, 1);
+  EXPECT_EQ(letter.error, "bad");
+  EXPECT_EQ(consumer->Calls(message.id), 1);
+
+  ASSERT_TRUE(queue_->DropDeadLetter(letter.id));
+  EXPECT_TRUE(DeadLetters(consumer->spec().name).empty());
+  auto again = queue_->DropDeadLetter(letter.id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  auto bogus = queue_->DropDeadLetter("no-such-letter");
+  ASSERT_FALSE(bogus);
+  EXPECT_EQ(bogus.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(QueueConformanceTest, DeliveryHeldByADeadConsumerIsDeliveredAgainAndProcessedOnce) {
+  const std::string name = Queue("fragile");
+  ASSERT_TRUE(queue_->DeclareQueue({name, {Type("fragile")}}));
+  const std::vector<queue::OutgoingMessage> batch = {Message(Type("fragile"), 1), Message(Type("fragile"), 2)};
+  ASSERT_TRUE(queue_->Publish(batch));
+
+  // A consumer takes both and dies before settling either; it had finished the work of the first (its
+  // processed-message record committed) but not of the second.
+  {
+    auto doomed = queue_->Subscribe(name, 2);
+    ASSERT_TRUE(doomed);
+    std::set<std::string> taken;
+    ASSERT_TRUE(Eventually([&] {
+      auto next = (*doomed)->Next(std::chrono::milliseconds(100));
+      if (next && next->has_value()) taken.insert((*next)->id);
+      return taken.size() == 2;
+    }));
+    ASSERT_TRUE(processed_->Record(name, batch[0].id));
+  }
+
+  auto consumer = std::make_shared<ScriptedConsumer>(name, std::vector<std::string>{Type("fragile")},
+                                                     [](const Delivery&, int) { return HandlerResult::Ack(); });
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(5));
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(Eventually([&] {
+    const auto t = runtime.totals();
+    return t.acked == 1 && t.duplicates == 1;
+  }));
+  runtime.Stop();
+  EXPECT_EQ(consumer->Calls(batch[0].id), 0) << "processed before the crash: skipped";
+  EXPECT_EQ(consumer->Calls(batch[1].id), 1);
+  EXPECT_EQ(consumer->Seen().at(0).attempt, 1) << "nobody decided it failed: still the first attempt";
+
+  auto sub = queue_->Subscribe(name, 2);
+  ASSERT_TRUE(sub);
+  auto more = (*sub)->Next(std::chrono::milliseconds(300));
+  ASSERT_TRUE(more);
+  EXPECT_FALSE(more->has_value()) << "left in the queue: " << (*more)->id;
+}
+
+TEST_P(QueueConformanceTest, StatsShowWhatWaits) {
+  const std::string name = Queue("idle");
+  ASSERT_TRUE(queue_->DeclareQueue({name, {Type("idle")}}));
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(Message(Type("idle"), i));
+  ASSERT_TRUE(queue_->Publish(batch));
+  auto ready = [&]() -> std::int64_t {
+    auto stats = queue_->Stats();
+    if (!stats) return -1;
+    for (const auto& s : *stats)
+      if (s.queue == name) return s.ready;
+    return -2;
+  };
+  ASSERT_TRUE(Eventually([&] { return ready() == 4; })) << ready();
+  auto sub = queue_->Subscribe(name, 8);
+  ASSERT_TRUE(sub);
+  ASSERT_EQ(Drain(**sub, 4).size(), 4u);
+  EXPECT_TRUE(Eventually([&] { return ready() == 0; })) << ready();
+  EXPECT_TRUE(queue_->Ping());
+}
+
+COHORT_INSTANTIATE_FOR_QUEUES(QueueConformanceTest);
+
+}  // namespace
+}  // namespace cohort::testing
