@@ -501,7 +501,7 @@ rabbitmq_start() {
   : >"$RABBIT_DIR/rabbitmq-env.conf" # instead of /etc/rabbitmq/rabbitmq-env.conf
 
   # Another process may take a port between the check and the start: then try the next ones.
-  local port=$RABBIT_DEFAULT_PORT dist_port epmd_port attempt pid waited
+  local port=$RABBIT_DEFAULT_PORT dist_port epmd_port attempt pid deadline
   for attempt in 1 2 3 4 5; do
     port=$(free_port_from "$port") || die "rabbitmq: no free port from $RABBIT_DEFAULT_PORT upwards"
     dist_port=$(free_port_from $((port + 1))) || die "rabbitmq: no free port after $port"
@@ -535,7 +535,9 @@ ENV
       exec setsid "$RABBIT_BIN/rabbitmq-server" >"$RABBIT_LOG" 2>&1 </dev/null
     ) &
     pid=$!
-    for ((waited = 0; waited < 120; waited++)); do # 60 s; one await_startup costs about 0.5 s
+    # About 5 s on an idle machine; a minute and more on a loaded one (each rabbitmqctl starts an Erlang VM).
+    deadline=$((SECONDS + 180))
+    while ((SECONDS < deadline)); do
       if rabbitmq_ctl await_startup --timeout 5 >/dev/null 2>&1 && port_in_use "$port"; then
         log "rabbitmq: $RABBIT_NODE running at amqp://127.0.0.1:$port/"
         return 0
@@ -545,7 +547,7 @@ ENV
     done
     if process_alive "$pid"; then
       (rabbitmq_stop) >/dev/null 2>&1 || true
-      die "rabbitmq: the broker did not start within 60 s (log: $RABBIT_DIR/log)"
+      die "rabbitmq: the broker did not start within 180 s (log: $RABBIT_DIR/log)"
     fi
     if [[ $attempt -eq 5 ]] || ! grep -rqi "eaddrinuse" "$RABBIT_LOG" "$RABBIT_DIR/log" 2>/dev/null; then
       tail -n 20 "$RABBIT_LOG" >&2 || true

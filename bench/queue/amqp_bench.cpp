@@ -1,12 +1,15 @@
 // Publish-with-confirm and consume rates through Cohort's RabbitMQ backend (queue/amqp/), next to a plain
-// rabbitmq-c loop doing the same work on the same broker in the same run: the same exchange and queue, message
-// size, persistent delivery, confirm window, publish batch, prefetch and one ack per message. Rounds alternate
-// which side goes first; the ratios (Cohort / plain) are the result. See bench/queue/README.md.
+// rabbitmq-c loop doing the same work on the same broker in the same run: the same exchange and queue,
+// message body and properties (Cohort's headers included), persistent delivery, confirm window, publish
+// batch, prefetch and one ack per message. Rounds alternate which side goes first; the ratios (Cohort /
+// plain) are the result. See bench/queue/README.md.
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <fmt/format.h>
 #include <sys/time.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,9 +17,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "queue/amqp/amqp_queue.hpp"
 
@@ -49,7 +49,8 @@ double Seconds(SteadyClock::time_point start) {
 
 amqp_bytes_t Bytes(std::string_view text) { return {text.size(), const_cast<char*>(text.data())}; }
 
-// ---- the plain rabbitmq-c side: what an application would write without Cohort -------------------------------
+// ---- the plain rabbitmq-c side: what an application would write without Cohort
+// -------------------------------
 class Plain {
  public:
   explicit Plain(const std::string& url) {
@@ -59,9 +60,11 @@ class Plain {
     conn_ = amqp_new_connection();
     amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
     timeval timeout{5, 0};
-    if (amqp_socket_open_noblock(socket, info.host, info.port, &timeout) != AMQP_STATUS_OK) Fail("cannot connect");
+    if (amqp_socket_open_noblock(socket, info.host, info.port, &timeout) != AMQP_STATUS_OK)
+      Fail("cannot connect");
     std::string vhost = *info.vhost != '\0' ? info.vhost : "/";
-    Check(amqp_login(conn_, vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password), "login");
+    Check(amqp_login(conn_, vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password),
+          "login");
     amqp_channel_open(conn_, 1);
     Check(amqp_get_rpc_reply(conn_), "channel.open");
   }
@@ -86,13 +89,24 @@ class Plain {
     for (std::size_t i = 0; i < s.messages; ++i) {
       while (unconfirmed.size() >= s.window) ReadConfirm(unconfirmed);
       const std::string id = fmt::format("plain-{}", i);
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      // The same properties as Cohort's messages (queue/amqp/README.md), so that both move the same bytes.
+      amqp_table_entry_t headers[2] = {};
+      headers[0].key = amqp_cstring_bytes("x-cohort-attempt");
+      headers[0].value.kind = AMQP_FIELD_KIND_I64;
+      headers[0].value.value.i64 = 1;
+      headers[1].key = amqp_cstring_bytes("x-cohort-created-at-ms");
+      headers[1].value.kind = AMQP_FIELD_KIND_I64;
+      headers[1].value.value.i64 = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
       amqp_basic_properties_t p{};
       p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
-                 AMQP_BASIC_TYPE_FLAG;
+                 AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_HEADERS_FLAG;
       p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
       p.content_type = Bytes(content_type);
       p.message_id = Bytes(id);
       p.type = Bytes(kType);
+      p.timestamp = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+      p.headers = {2, headers};
       if (amqp_basic_publish(conn_, 1, Bytes(cohort::queue::amqp_names::kExchange), Bytes(kType), 0, 0, &p,
                              Bytes(payload)) != AMQP_STATUS_OK) {
         Fail("plain publish failed");
@@ -108,7 +122,8 @@ class Plain {
   void Consume(const Settings& s, const std::string& queue) {
     amqp_basic_qos(conn_, 1, 0, static_cast<std::uint16_t>(s.prefetch), 0);
     Check(amqp_get_rpc_reply(conn_), "basic.qos");
-    amqp_basic_consume_ok_t* ok = amqp_basic_consume(conn_, 1, Bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    amqp_basic_consume_ok_t* ok =
+        amqp_basic_consume(conn_, 1, Bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
     Check(amqp_get_rpc_reply(conn_), "basic.consume");
     const std::string tag(static_cast<const char*>(ok->consumer_tag.bytes), ok->consumer_tag.len);
     for (std::size_t received = 0; received < s.messages;) {
@@ -149,8 +164,10 @@ class Plain {
   amqp_connection_state_t conn_ = nullptr;
 };
 
-// ---- Cohort's backend ------------------------------------------------------------------------------------------
-void CohortPublish(cohort::queue::MessageQueue& queue, const Settings& s, const std::vector<OutgoingMessage>& all) {
+// ---- Cohort's backend
+// ------------------------------------------------------------------------------------------
+void CohortPublish(cohort::queue::MessageQueue& queue, const Settings& s,
+                   const std::vector<OutgoingMessage>& all) {
   for (std::size_t begin = 0; begin < all.size(); begin += s.batch) {
     const std::size_t count = std::min(s.batch, all.size() - begin);
     if (auto published = queue.Publish(std::span(all).subspan(begin, count)); !published) {
@@ -166,7 +183,8 @@ double CohortConsume(cohort::queue::MessageQueue& queue, const Settings& s) {
   for (std::size_t received = 0; received < s.messages;) {
     auto next = (*subscription)->Next(std::chrono::seconds(10));
     if (!next || !next->has_value()) Fail("cohort consume: no message within 10 s");
-    if (auto acked = (*subscription)->Ack(**next); !acked) Fail("cohort ack: " + acked.error().internal_message);
+    if (auto acked = (*subscription)->Ack(**next); !acked)
+      Fail("cohort ack: " + acked.error().internal_message);
     ++received;
   }
   return Seconds(start);
@@ -186,11 +204,15 @@ int main(int argc, char** argv) {
   app.add_option("--url", s.url, "amqp:// URL (default: $COHORT_BENCH_AMQP_URL, then $COHORT_TEST_AMQP_URL)");
   app.add_option("--messages", s.messages, "messages per measurement")->check(CLI::Range(1, 10'000'000));
   app.add_option("--size", s.size, "payload bytes")->check(CLI::Range(2, 1'000'000));
-  app.add_option("--window", s.window, "publishes awaiting their confirm at a time")->check(CLI::Range(1, 65535));
-  app.add_option("--prefetch", s.prefetch, "basic.qos prefetch of the consumers")->check(CLI::Range(1, 65535));
-  app.add_option("--batch", s.batch, "messages per Publish call (the plain loop waits for its confirms as often)")
+  app.add_option("--window", s.window, "publishes awaiting their confirm at a time")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--prefetch", s.prefetch, "basic.qos prefetch of the consumers")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--batch", s.batch,
+                 "messages per Publish call (the plain loop waits for its confirms as often)")
       ->check(CLI::Range(1, 10'000'000));
-  app.add_option("--rounds", s.rounds, "rounds (alternating which side goes first)")->check(CLI::Range(1, 100));
+  app.add_option("--rounds", s.rounds, "rounds (alternating which side goes first)")
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
   if (s.url.empty()) {
     for (const char* name : {"COHORT_BENCH_AMQP_URL", "COHORT_TEST_AMQP_URL"}) {
@@ -212,10 +234,12 @@ int main(int argc, char** argv) {
     Fail("declare: " + declared.error().internal_message);
   }
   const std::string work_queue = cohort::queue::amqp_names::WorkQueue(kQueue);
-  const std::string payload = "{\"p\":\"" + std::string(s.size - std::min<std::size_t>(s.size, 8), 'x') + "\"}";
+  const std::string payload =
+      "{\"p\":\"" + std::string(s.size - std::min<std::size_t>(s.size, 8), 'x') + "\"}";
 
-  std::printf("amqp_bench: %zu messages of %zu bytes, confirm window %zu, batch %zu, prefetch %zu, %d rounds\n",
-              s.messages, payload.size(), s.window, s.batch, s.prefetch, s.rounds);
+  std::printf(
+      "amqp_bench: %zu messages of %zu bytes, confirm window %zu, batch %zu, prefetch %zu, %d rounds\n",
+      s.messages, payload.size(), s.window, s.batch, s.prefetch, s.rounds);
   std::printf("%-6s %-7s %14s %14s\n", "round", "side", "publish msg/s", "consume msg/s");
   std::vector<double> publish_ratio, consume_ratio, cohort_pub, cohort_con, plain_pub, plain_con;
   for (int round = 1; round <= s.rounds; ++round) {
@@ -257,7 +281,8 @@ int main(int argc, char** argv) {
   const double con = Median(consume_ratio);
   std::printf("median  cohort  %14.0f %14.0f\n", Median(cohort_pub), Median(cohort_con));
   std::printf("median  plain   %14.0f %14.0f\n", Median(plain_pub), Median(plain_con));
-  std::printf("ratio cohort/plain (median of the rounds' ratios): publish %.2f, consume %.2f (target >= 0.8: %s)\n",
-              pub, con, pub >= 0.8 && con >= 0.8 ? "met" : "NOT met");
+  std::printf(
+      "ratio cohort/plain (median of the rounds' ratios): publish %.2f, consume %.2f (target >= 0.8: %s)\n",
+      pub, con, pub >= 0.8 && con >= 0.8 ? "met" : "NOT met");
   return 0;
 }

@@ -3,9 +3,12 @@
 // as a Poisson process with rate lambda ~ Gamma(r, alpha); after each purchase they drop out with
 // probability p ~ Beta(a, b). Times are in the model's unit (days or weeks), the unit the summaries used.
 //
-// Every function checks its inputs and returns an error instead of NaN. The expectations are computed in
-// a form that is exact for every a > 0, including a <= 1 and a = 1, where the paper's closed form divides
-// by a - 1 (see bgnbd.cpp).
+// Every function checks its inputs and returns an error instead of NaN. The expectations use a form of
+// FHL eq. 10 that holds for every a > 0, including a <= 1 and a = 1, where the paper's closed form divides by
+// a - 1; a hypergeometric series, or an integral over the drop-out probability when a is so large that the
+// series would be too long (bgnbd.cpp). They fail (kInternal) only in corners where neither applies (the
+// series would need over ten million terms): t many orders of magnitude beyond alpha + T, or a huge a with
+// b + x < 1.
 
 #include <nlohmann/json_fwd.hpp>
 #include <span>

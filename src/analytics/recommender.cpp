@@ -28,6 +28,11 @@ class WeightMap {
     values_[slot] += weight;
   }
 
+  std::size_t size() const { return size_; }
+
+  // Drops the entries lighter than `keep_from`, keeping the capacity.
+  void Prune(float keep_from) { Rehash(keys_.size(), keep_from); }
+
   template <typename F>
   void ForEach(F&& visit) const {
     for (std::size_t i = 0; i < keys_.size(); ++i) {
@@ -42,17 +47,18 @@ class WeightMap {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
 
-  void Grow() {
+  void Grow() { Rehash(std::max<std::size_t>(1024, keys_.size() * 2), -1.0f); }
+
+  void Rehash(std::size_t capacity, float keep_from) {
     std::vector<std::uint64_t> old_keys = std::move(keys_);
     std::vector<float> old_values = std::move(values_);
-    const std::size_t capacity = std::max<std::size_t>(1024, old_keys.size() * 2);
     keys_.assign(capacity, kEmpty);
     values_.assign(capacity, 0.0f);
     mask_ = capacity - 1;
     shift_ = 64 - static_cast<int>(std::countr_zero(capacity));
     size_ = 0;
     for (std::size_t i = 0; i < old_keys.size(); ++i) {
-      if (old_keys[i] != kEmpty) Add(old_keys[i], old_values[i]);
+      if (old_keys[i] != kEmpty && old_values[i] >= keep_from) Add(old_keys[i], old_values[i]);
     }
   }
 
@@ -244,6 +250,15 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
   std::vector<std::uint32_t>().swap(event_user);
 
   WeightMap pair_weights;
+  // Beyond max_pairs distinct pairs, the lightest are dropped, from about two co-occurrences of the lightest
+  // kind up (lossy counting): memory stays bounded and frequent pairs keep (nearly) their counts.
+  double lightest_event = 0;
+  for (double w : {options.view_weight, options.cart_weight, options.purchase_weight}) {
+    if (w > 0 && (lightest_event == 0 || w < lightest_event)) lightest_event = w;
+  }
+  auto prune_below = static_cast<float>(
+      2 * lightest_event *
+      (options.cross_session_weight > 0 ? std::min(1.0, options.cross_session_weight) : 1.0));
   WeightMap country_weights;  // (country << 32 | product) -> popularity in that country
   std::vector<std::string> countries;
   std::unordered_map<std::string, std::uint32_t> country_index;
@@ -270,6 +285,7 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
       }
     }
     session_events.clear();
+    if (options.neighbours == 0) return;
     for (std::size_t a = 0; a < session_items.size(); ++a) {
       occurrences[session_items[a].product] += session_items[a].weight;
       for (std::size_t b = a + 1; b < session_items.size(); ++b) {
@@ -304,6 +320,10 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
     if (earlier_items.size() > options.cross_session_items) {
       earlier_items.erase(earlier_items.begin(),
                           earlier_items.end() - static_cast<std::ptrdiff_t>(options.cross_session_items));
+    }
+    while (pair_weights.size() > options.max_pairs && prune_below > 0) {
+      pair_weights.Prune(prune_below);
+      prune_below *= 2;
     }
   };
 
@@ -624,6 +644,7 @@ nlohmann::json OptionsToJson(const RecommenderOptions& o) {
           {"neighbours", o.neighbours},
           {"session_gap_micros", o.session_gap_micros},
           {"max_items_per_session", o.max_items_per_session},
+          {"max_pairs", o.max_pairs},
           {"cross_session_weight", o.cross_session_weight},
           {"cross_session_window_micros", o.cross_session_window_micros},
           {"cross_session_items", o.cross_session_items},
@@ -650,6 +671,7 @@ Result<RecommenderOptions> OptionsFromJson(const nlohmann::json& j) {
   j.at("neighbours").get_to(o.neighbours);
   j.at("session_gap_micros").get_to(o.session_gap_micros);
   j.at("max_items_per_session").get_to(o.max_items_per_session);
+  j.at("max_pairs").get_to(o.max_pairs);
   j.at("cross_session_weight").get_to(o.cross_session_weight);
   j.at("cross_session_window_micros").get_to(o.cross_session_window_micros);
   j.at("cross_session_items").get_to(o.cross_session_items);

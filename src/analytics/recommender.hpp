@@ -5,8 +5,10 @@
 //
 // Contract:
 // - Train accepts events in any order; only view / add_to_cart / purchase events with a product id teach the
-//   model (their weights are options); remove_from_cart, return and unknown types are ignored.
-// - A model is immutable after Train / FromJson; Recommend is const and safe to call from many threads.
+//   model (their weights are options); remove_from_cart, return and unknown types are ignored. Only
+//   products of such events are in the model: a catalogue entry alone is never recommended.
+// - A model is immutable after Train / FromJson; Recommend is const and safe to call from many threads (each
+//   thread keeps scratch arrays of the model's product count, about 25 bytes per product).
 // - Recommend never returns a product the user bought (purchase or return event in the history) unless
 //   query.exclude_purchased is false; never more than query.limit items; scores are non-increasing.
 // - The same model (also after a ToJson / FromJson round trip) gives the same answer for the same input.
@@ -40,6 +42,9 @@ struct RecommenderOptions {
   // A session ends after this much inactivity, or when the "invoice" / "session" property changes.
   std::int64_t session_gap_micros = 30LL * 60 * 1'000'000;
   std::size_t max_items_per_session = 50;  // the last distinct items of a session count; bounds training work
+  // Distinct product pairs counted in training (about 16 bytes each, twice over while the lists are built);
+  // beyond it the lightest pairs are dropped.
+  std::size_t max_pairs = 20'000'000;
   // Items of a user's earlier sessions within the window co-occur with the current one at this weight: it
   // carries the signal of purchase-only data, where one invoice is one visit.
   double cross_session_weight = 0.5;

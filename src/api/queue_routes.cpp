@@ -69,10 +69,14 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
 
   router.Add("GET", "/api/admin/queues", Handle([&q, meter, admin](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
-               COHORT_ASSIGN_OR_RETURN(std::vector<queue::QueueStats> stats, q.Stats());
-               auto rates = meter->Sample(stats);
+               // A queue that is away still leaves the outbox to report: that is when its backlog matters.
+               auto stats = q.Stats();
+               Json body{{"backend", q.backend()}, {"available", stats.ok()}};
+               if (!stats) body["error"] = stats.error().client_message;
+               const std::vector<queue::QueueStats> none;
+               auto rates = stats ? meter->Sample(*stats) : std::map<std::string, Json>{};
                Json queues = Json::array();
-               for (const auto& s : stats) {
+               for (const auto& s : stats ? *stats : none) {
                  Json entry{{"queue", s.queue},
                             {"ready", s.ready},
                             {"in_flight", s.in_flight},
@@ -85,7 +89,7 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
                  entry.update(rates[s.queue]);
                  queues.push_back(std::move(entry));
                }
-               Json body{{"backend", q.backend()}, {"queues", std::move(queues)}};
+               body["queues"] = std::move(queues);
                if (admin.outbox_pending) {
                  COHORT_ASSIGN_OR_RETURN(std::int64_t pending, admin.outbox_pending());
                  body["outbox"] = Json{{"pending", pending},

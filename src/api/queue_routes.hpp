@@ -1,7 +1,8 @@
 #pragma once
 // The admin view of the message queue, whatever its backend:
 //   GET    /api/admin/queues                   depth, in flight, retrying, dead-lettered, totals and rates per
-//                                              queue, plus the outbox backlog
+//                                              queue, plus the outbox backlog; while the queue is away,
+//                                              "available": false, its "error" and the outbox alone
 //   GET    /api/admin/dead-letters?queue=&limit=  {"items":[{"id","queue","message_id","type","payload","error",
 //                                              "attempts","created_at","first_attempt_at","dead_lettered_at"}]}
 //   POST   /api/admin/dead-letters/{id}/replay back to its queue as a fresh delivery (attempt 1, same message id)

@@ -2,12 +2,11 @@
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <fmt/format.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace cohort::queue::amqp {
 namespace {
@@ -31,21 +30,31 @@ timeval Remaining(SteadyClock::time_point deadline) {
 
 std::optional<std::int64_t> IntField(const amqp_field_value_t& value) {
   switch (value.kind) {
-    case AMQP_FIELD_KIND_I8: return value.value.i8;
-    case AMQP_FIELD_KIND_U8: return value.value.u8;
-    case AMQP_FIELD_KIND_I16: return value.value.i16;
-    case AMQP_FIELD_KIND_U16: return value.value.u16;
-    case AMQP_FIELD_KIND_I32: return value.value.i32;
-    case AMQP_FIELD_KIND_U32: return value.value.u32;
-    case AMQP_FIELD_KIND_I64: return value.value.i64;
+    case AMQP_FIELD_KIND_I8:
+      return value.value.i8;
+    case AMQP_FIELD_KIND_U8:
+      return value.value.u8;
+    case AMQP_FIELD_KIND_I16:
+      return value.value.i16;
+    case AMQP_FIELD_KIND_U16:
+      return value.value.u16;
+    case AMQP_FIELD_KIND_I32:
+      return value.value.i32;
+    case AMQP_FIELD_KIND_U32:
+      return value.value.u32;
+    case AMQP_FIELD_KIND_I64:
+      return value.value.i64;
     case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: return static_cast<std::int64_t>(value.value.u64);
-    default: return std::nullopt;
+    case AMQP_FIELD_KIND_TIMESTAMP:
+      return static_cast<std::int64_t>(value.value.u64);
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<std::string> TextField(const amqp_field_value_t& value) {
-  if (value.kind == AMQP_FIELD_KIND_UTF8 || value.kind == AMQP_FIELD_KIND_BYTES) return Text(value.value.bytes);
+  if (value.kind == AMQP_FIELD_KIND_UTF8 || value.kind == AMQP_FIELD_KIND_BYTES)
+    return Text(value.value.bytes);
   return std::nullopt;
 }
 
@@ -121,17 +130,18 @@ Result<Endpoint> ParseAmqpUrl(std::string_view url) {
   amqp_connection_info info{};
   amqp_default_connection_info(&info);
   if (amqp_parse_url(buffer.data(), &info) != AMQP_STATUS_OK) {
-    return Error::InvalidArgument(fmt::format("'{}' is not an amqp:// URL (amqp://user:password@host:port/vhost)",
-                                              url));
+    return Error::InvalidArgument(
+        fmt::format("'{}' is not an amqp:// URL (amqp://user:password@host:port/vhost)", url));
   }
   if (info.ssl) return Error::InvalidArgument("amqps:// (TLS) is not supported; use amqp://");
-  Endpoint endpoint{info.host, info.port, info.user, info.password, info.vhost};
   // "amqp://host:port/" names the default virtual host, as most clients read it.
-  if (endpoint.vhost.empty()) endpoint.vhost = "/";
-  return endpoint;
+  const bool default_vhost = info.vhost == nullptr || *info.vhost == '\0';
+  return Endpoint{info.host, info.port, info.user, info.password,
+                  default_vhost ? std::string(1, '/') : info.vhost};
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint, const ConnectionOptions& options) {
+Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
+                                                     const ConnectionOptions& options) {
   std::unique_ptr<Connection> self(new Connection());
   self->options_ = options;
   self->state_ = std::make_unique<State>();
@@ -145,18 +155,21 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint, c
   timeval connect_timeout = ToTimeval(options.connect_timeout);
   if (int status = amqp_socket_open_noblock(socket, endpoint.host.c_str(), endpoint.port, &connect_timeout);
       status != AMQP_STATUS_OK) {
-    return Error::Unavailable(fmt::format("amqp: cannot connect to {}: {}", where, amqp_error_string2(status)));
+    return Error::Unavailable(
+        fmt::format("amqp: cannot connect to {}: {}", where, amqp_error_string2(status)));
   }
   amqp_set_handshake_timeout(conn, &connect_timeout);
   timeval rpc_timeout = ToTimeval(options.rpc_timeout);
   amqp_set_rpc_timeout(conn, &rpc_timeout);
 
-  amqp_rpc_reply_t login = amqp_login(conn, endpoint.vhost.c_str(), 0, kFrameMax, options.heartbeat_seconds,
-                                      AMQP_SASL_METHOD_PLAIN, endpoint.user.c_str(), endpoint.password.c_str());
+  amqp_rpc_reply_t login =
+      amqp_login(conn, endpoint.vhost.c_str(), 0, kFrameMax, options.heartbeat_seconds,
+                 AMQP_SASL_METHOD_PLAIN, endpoint.user.c_str(), endpoint.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     // RabbitMQ refuses a bad login by closing the connection: rabbitmq-c reports it as a closed socket.
-    std::string why = login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION ? amqp_error_string2(login.library_error)
-                                                                         : "refused by the broker";
+    std::string why = login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
+                          ? amqp_error_string2(login.library_error)
+                          : "refused by the broker";
     if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ||
         login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
       return Error{ErrorCode::kUnauthenticated, "the message broker refused the login",
@@ -228,14 +241,16 @@ Result<void> Connection::CheckRpc(std::string_view what, const amqp_rpc_reply_t_
     return Broken(fmt::format("amqp: {}: {} (and the channel could not be closed)", what, text));
   }
   amqp_maybe_release_buffers(state_->conn);
-  // The broker closed only the channel: open it again so that one refused declare does not cost the connection.
+  // The broker closed only the channel: open it again so that one refused declare does not cost the
+  // connection.
   COHORT_TRY(OpenChannel());
   std::string message = fmt::format("amqp: {}: {}", what, text);
   switch (code) {
     case AMQP_NOT_FOUND:
       return Error::NotFound(std::move(message));
     case AMQP_PRECONDITION_FAILED:
-      return Error{ErrorCode::kFailedPrecondition, "the message broker refused a declaration", std::move(message)};
+      return Error{ErrorCode::kFailedPrecondition, "the message broker refused a declaration",
+                   std::move(message)};
     case AMQP_ACCESS_REFUSED:
       return Error{ErrorCode::kPermissionDenied, "the message broker refused access", std::move(message)};
     default:
@@ -255,15 +270,18 @@ Result<void> Connection::DeclareQueue(std::string_view name, const Arguments& ar
 }
 
 Result<QueueCounts> Connection::InspectQueue(std::string_view name) {
-  amqp_queue_declare_ok_t* ok = amqp_queue_declare(state_->conn, kChannel, Bytes(name), 1, 0, 0, 0, amqp_empty_table);
+  amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(state_->conn, kChannel, Bytes(name), 1, 0, 0, 0, amqp_empty_table);
   COHORT_TRY(CheckRpc(fmt::format("queue.declare (passive) {}", name)));
   QueueCounts counts{ok->message_count, ok->consumer_count};
   amqp_maybe_release_buffers(state_->conn);
   return counts;
 }
 
-Result<void> Connection::Bind(std::string_view queue, std::string_view exchange, std::string_view routing_key) {
-  amqp_queue_bind(state_->conn, kChannel, Bytes(queue), Bytes(exchange), Bytes(routing_key), amqp_empty_table);
+Result<void> Connection::Bind(std::string_view queue, std::string_view exchange,
+                              std::string_view routing_key) {
+  amqp_queue_bind(state_->conn, kChannel, Bytes(queue), Bytes(exchange), Bytes(routing_key),
+                  amqp_empty_table);
   return CheckRpc(fmt::format("queue.bind {} to {} ({})", queue, exchange, routing_key));
 }
 
@@ -305,7 +323,8 @@ Result<void> Connection::Publish(std::string_view exchange, std::string_view rou
     p._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
     p.timestamp = static_cast<std::uint64_t>(properties.timestamp_seconds);
   }
-  int status = amqp_basic_publish(state_->conn, kChannel, Bytes(exchange), Bytes(routing_key), 0, 0, &p, Bytes(body));
+  int status =
+      amqp_basic_publish(state_->conn, kChannel, Bytes(exchange), Bytes(routing_key), 0, 0, &p, Bytes(body));
   if (status != AMQP_STATUS_OK) {
     return Broken(fmt::format("amqp: basic.publish to {}: {}", exchange.empty() ? routing_key : exchange,
                               amqp_error_string2(status)));
@@ -319,7 +338,8 @@ Result<void> Connection::WaitConfirms(std::size_t max_unconfirmed, SteadyClock::
     COHORT_ASSIGN_OR_RETURN(bool got_frame, Pump(deadline));
     if (!got_frame) {
       Broken(fmt::format("amqp: {} publishes not confirmed in time", unconfirmed_.size()));
-      return Error{ErrorCode::kDeadlineExceeded, "the message broker did not confirm in time", broken_reason_};
+      return Error{ErrorCode::kDeadlineExceeded, "the message broker did not confirm in time",
+                   broken_reason_};
     }
   }
   if (nacked_) {
@@ -382,7 +402,8 @@ Result<void> Connection::Reject(std::uint64_t delivery_tag) {
 }
 
 Result<Received> Connection::ReadContent(Received received) {
-  // The header and body frames follow their method at once; a broker that stalls half-way is given rpc_timeout.
+  // The header and body frames follow their method at once; a broker that stalls half-way is given
+  // rpc_timeout.
   const SteadyClock::time_point deadline = SteadyClock::now() + options_.rpc_timeout;
   std::uint64_t body_size = 0;
   bool have_header = false;
@@ -396,7 +417,8 @@ Result<Received> Connection::ReadContent(Received received) {
     if (!have_header) {
       if (frame.frame_type != AMQP_FRAME_HEADER) return Broken("amqp: expected a content header frame");
       body_size = frame.payload.properties.body_size;
-      DecodeProperties(*static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded), received);
+      DecodeProperties(*static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded),
+                       received);
       received.body.reserve(body_size);
       have_header = true;
     } else {
@@ -414,7 +436,8 @@ Result<bool> Connection::Pump(SteadyClock::time_point deadline) {
   timeval timeout = Remaining(deadline);
   int status = amqp_simple_wait_frame_noblock(state_->conn, &frame, &timeout);
   if (status == AMQP_STATUS_TIMEOUT) return false;
-  if (status != AMQP_STATUS_OK) return Broken(fmt::format("amqp: connection lost: {}", amqp_error_string2(status)));
+  if (status != AMQP_STATUS_OK)
+    return Broken(fmt::format("amqp: connection lost: {}", amqp_error_string2(status)));
   if (frame.frame_type != AMQP_FRAME_METHOD) return true;  // stray content of a method we did not ask for
 
   const amqp_method_t& method = frame.payload.method;

@@ -1,10 +1,10 @@
 #pragma once
-// One AMQP 0-9-1 connection through rabbitmq-c, with one channel (1), every network call bounded by a timeout.
-// rabbitmq-c is synchronous and not thread-safe: a Connection belongs to one thread at a time. Frames arrive in
-// one stream, so one pump (Pump) reads them all: publisher confirms (basic.ack / basic.nack, which rabbitmq-c
-// 0.11 has no helper for), deliveries (buffered until NextDelivery takes them) and closes. Any transport or
-// protocol failure marks the connection broken; its owner drops it and opens a new one (no in-place recovery:
-// the broker requeues whatever the old channel held unacknowledged).
+// One AMQP 0-9-1 connection through rabbitmq-c, with one channel (1), every network call bounded by a
+// timeout. rabbitmq-c is synchronous and not thread-safe: a Connection belongs to one thread at a time.
+// Frames arrive in one stream, so one pump (Pump) reads them all: publisher confirms (basic.ack / basic.nack,
+// which rabbitmq-c 0.11 has no helper for), deliveries (buffered until NextDelivery takes them) and closes.
+// Any transport or protocol failure marks the connection broken; its owner drops it and opens a new one (no
+// in-place recovery: the broker requeues whatever the old channel held unacknowledged).
 
 #include <chrono>
 #include <cstdint>
@@ -52,7 +52,8 @@ struct Properties {
   std::string message_id;
   std::string type;
   std::string content_type;
-  std::optional<std::string> expiration;  // per-message TTL in milliseconds, as AMQP wants it: a decimal string
+  std::optional<std::string>
+      expiration;  // per-message TTL in milliseconds, as AMQP wants it: a decimal string
   std::int64_t timestamp_seconds = 0;
   bool persistent = true;
   Headers headers;
@@ -88,8 +89,8 @@ class Connection {
   bool broken() const { return broken_; }
 
   Result<void> DeclareExchange(std::string_view name, std::string_view type);
-  // Durable queue. A queue that exists with other arguments fails with kFailedPrecondition (and the channel is
-  // opened again, so the connection stays usable).
+  // Durable queue. A queue that exists with other arguments fails with kFailedPrecondition (and the channel
+  // is opened again, so the connection stays usable).
   Result<void> DeclareQueue(std::string_view name, const Arguments& arguments);
   // Passive declare: kNotFound when there is no such queue (the channel is opened again).
   Result<QueueCounts> InspectQueue(std::string_view name);
@@ -114,7 +115,8 @@ class Connection {
   Result<void> Ack(std::uint64_t delivery_tag);
   // Gives back every unacknowledged delivery up to `delivery_tag` (multiple), to be delivered again.
   Result<void> RequeueUpTo(std::uint64_t delivery_tag);
-  // basic.reject without requeue: the broker dead-letters it (the queue's x-dead-letter-exchange) or drops it.
+  // basic.reject without requeue: the broker dead-letters it (the queue's x-dead-letter-exchange) or drops
+  // it.
   Result<void> Reject(std::uint64_t delivery_tag);
 
  private:

@@ -1,13 +1,12 @@
 #include "queue/amqp/amqp_queue.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <random>
-#include <thread>
-
-#include <fmt/format.h>
 
 #include "queue/amqp/amqp_connection.hpp"
 
@@ -15,7 +14,9 @@ namespace cohort::queue {
 namespace amqp_names {
 
 std::string WorkQueue(std::string_view queue) { return fmt::format("cohort.{}", queue); }
-std::string RetryQueue(std::string_view queue, int attempt) { return fmt::format("cohort.{}.retry.{}", queue, attempt); }
+std::string RetryQueue(std::string_view queue, int attempt) {
+  return fmt::format("cohort.{}.retry.{}", queue, attempt);
+}
 std::string DeadLetterQueue(std::string_view queue) { return fmt::format("cohort.{}.dlq", queue); }
 
 }  // namespace amqp_names
@@ -44,7 +45,9 @@ constexpr milliseconds kFirstReconnectDelay{100};
 std::int64_t ToMs(Clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
-Clock::time_point FromMs(std::int64_t ms) { return Clock::time_point(std::chrono::duration_cast<Clock::duration>(milliseconds(ms))); }
+Clock::time_point FromMs(std::int64_t ms) {
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(milliseconds(ms)));
+}
 
 std::optional<std::int64_t> IntHeader(const amqp::Headers& headers, std::string_view key) {
   auto it = headers.find(key);
@@ -68,8 +71,8 @@ std::string RandomId() {
 // Queue names become parts of broker names and of dead-letter ids ("<queue>/<key>").
 Result<void> CheckQueueName(std::string_view name) {
   const bool valid = !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
   if (!valid) {
     return Error::InvalidArgument(
@@ -78,12 +81,14 @@ Result<void> CheckQueueName(std::string_view name) {
   return {};
 }
 
-Properties MessageProperties(std::string_view id, std::string_view type, Clock::time_point created_at, int attempt) {
+Properties MessageProperties(std::string_view id, std::string_view type, Clock::time_point created_at,
+                             int attempt) {
   Properties p;
   p.message_id = id;
   p.type = type;
   p.content_type = kContentType;
-  p.timestamp_seconds = std::chrono::duration_cast<std::chrono::seconds>(created_at.time_since_epoch()).count();
+  p.timestamp_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(created_at.time_since_epoch()).count();
   p.headers.emplace(kAttemptHeader, std::int64_t{attempt});
   p.headers.emplace(kCreatedAtHeader, ToMs(created_at));
   return p;
@@ -91,13 +96,14 @@ Properties MessageProperties(std::string_view id, std::string_view type, Clock::
 
 Clock::time_point CreatedAt(const Received& r) {
   if (auto ms = IntHeader(r.properties.headers, kCreatedAtHeader)) return FromMs(*ms);
-  if (r.properties.timestamp_seconds > 0) return Clock::time_point(std::chrono::seconds(r.properties.timestamp_seconds));
+  if (r.properties.timestamp_seconds > 0)
+    return Clock::time_point(std::chrono::seconds(r.properties.timestamp_seconds));
   return Clock::now();
 }
 
 int Attempt(const Received& r) {
-  return static_cast<int>(std::clamp<std::int64_t>(IntHeader(r.properties.headers, kAttemptHeader).value_or(1), 1,
-                                                   1 << 30));
+  return static_cast<int>(
+      std::clamp<std::int64_t>(IntHeader(r.properties.headers, kAttemptHeader).value_or(1), 1, 1 << 30));
 }
 
 // Dead-letter ids are "<queue>/<key>": the key is the id the consumer gave it when it parked it, or, for a
@@ -129,7 +135,8 @@ DeadLetter ToDeadLetter(std::string_view queue, const Received& r) {
   letter.payload = r.body;
   letter.error = TextHeader(r.properties.headers, kLastErrorHeader);
   if (TextHeader(r.properties.headers, kDeadLetterIdHeader).empty()) {
-    letter.error = fmt::format("dead-lettered by the broker ({}){}{}", r.death_reason.empty() ? "unknown reason" : r.death_reason,
+    letter.error = fmt::format("dead-lettered by the broker ({}){}{}",
+                               r.death_reason.empty() ? "unknown reason" : r.death_reason,
                                letter.error.empty() ? "" : "; last error: ", letter.error);
   }
   letter.attempts = Attempt(r);
@@ -154,7 +161,8 @@ class AmqpQueue;
 
 class AmqpSubscription final : public Subscription {
  public:
-  AmqpSubscription(const AmqpQueue& owner, std::shared_ptr<QueueState> state, std::unique_ptr<Connection> conn)
+  AmqpSubscription(const AmqpQueue& owner, std::shared_ptr<QueueState> state,
+                   std::unique_ptr<Connection> conn)
       : owner_(owner), state_(std::move(state)), conn_(std::move(conn)) {}
 
   Result<std::optional<Delivery>> Next(milliseconds wait) override;
@@ -194,8 +202,12 @@ class AmqpQueue final : public MessageQueue {
 
   const AmqpQueueOptions& options() const { return options_; }
   // The delay queue a failed attempt goes to, and that queue's TTL.
-  int RetryQueueFor(int attempt) const { return std::clamp(attempt, 1, static_cast<int>(retry_ttls_.size())); }
-  milliseconds RetryTtl(int retry_queue) const { return retry_ttls_[static_cast<std::size_t>(retry_queue - 1)]; }
+  int RetryQueueFor(int attempt) const {
+    return std::clamp(attempt, 1, static_cast<int>(retry_ttls_.size()));
+  }
+  milliseconds RetryTtl(int retry_queue) const {
+    return retry_ttls_[static_cast<std::size_t>(retry_queue - 1)];
+  }
 
  private:
   Result<std::unique_ptr<Connection>> Connect(bool confirms, int heartbeat_seconds) const;
@@ -221,7 +233,8 @@ class AmqpQueue final : public MessageQueue {
   std::string last_connect_error_;
 };
 
-// ---- AmqpQueue ---------------------------------------------------------------------------------------------------
+// ---- AmqpQueue
+// ---------------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Connection>> AmqpQueue::Connect(bool confirms, int heartbeat_seconds) const {
   ConnectionOptions connection;
@@ -277,7 +290,8 @@ Result<Connection*> AmqpQueue::Publisher(bool& fresh) {
     const Error& error = !opened ? opened.error() : declared.error();
     last_connect_error_ = error.internal_message;
     next_connect_ = SteadyClock::now() + reconnect_delay_;
-    reconnect_delay_ = std::min(reconnect_delay_ * 2, std::max(options_.reconnect_max_delay, kFirstReconnectDelay));
+    reconnect_delay_ =
+        std::min(reconnect_delay_ * 2, std::max(options_.reconnect_max_delay, kFirstReconnectDelay));
     return error;
   }
   reconnect_delay_ = kFirstReconnectDelay;
@@ -294,7 +308,8 @@ Result<void> AmqpQueue::DeclareTopology(Connection& conn, const QueueSpec& spec)
   COHORT_TRY(conn.DeclareExchange(kDeadLetterExchange, "direct"));
   COHORT_TRY(conn.DeclareQueue(dead, {}));
   COHORT_TRY(conn.Bind(dead, kDeadLetterExchange, work));
-  // What the broker dead-letters from the work queue by itself (a reject) lands in the same dead-letter queue.
+  // What the broker dead-letters from the work queue by itself (a reject) lands in the same dead-letter
+  // queue.
   COHORT_TRY(conn.DeclareQueue(work, {{"x-dead-letter-exchange", std::string(kDeadLetterExchange)},
                                       {"x-dead-letter-routing-key", work}}));
   for (std::size_t i = 0; i < retry_ttls_.size(); ++i) {
@@ -304,10 +319,12 @@ Result<void> AmqpQueue::DeclareTopology(Connection& conn, const QueueSpec& spec)
                                        {"x-dead-letter-exchange", std::string{}},  // the default exchange
                                        {"x-dead-letter-routing-key", work}});
     if (!declared && declared.error().code == ErrorCode::kFailedPrecondition) {
-      return Error{ErrorCode::kFailedPrecondition, "the retry queues do not match the retry settings",
-                   fmt::format("{} (its x-message-ttl must be {} ms: queue.backoff_ms or queue.backoff_max_ms changed; "
-                               "delete the queue once it is empty, it is declared again)",
-                               declared.error().internal_message, retry_ttls_[i].count())};
+      return Error{
+          ErrorCode::kFailedPrecondition, "the retry queues do not match the retry settings",
+          fmt::format(
+              "{} (its x-message-ttl must be {} ms: queue.backoff_ms or queue.backoff_max_ms changed; "
+              "delete the queue once it is empty, it is declared again)",
+              declared.error().internal_message, retry_ttls_[i].count())};
     }
     COHORT_TRY(std::move(declared));
   }
@@ -329,7 +346,8 @@ Result<void> AmqpQueue::DeclareQueue(const QueueSpec& spec) {
   std::shared_ptr<QueueState> state = State(spec.name);
   std::lock_guard states_lock(states_mutex_);
   for (const std::string& binding : spec.bindings) {
-    if (std::find(state->spec.bindings.begin(), state->spec.bindings.end(), binding) == state->spec.bindings.end()) {
+    if (std::find(state->spec.bindings.begin(), state->spec.bindings.end(), binding) ==
+        state->spec.bindings.end()) {
       state->spec.bindings.push_back(binding);
     }
   }
@@ -343,7 +361,8 @@ Result<void> AmqpQueue::PublishBatch(Connection& conn, std::span<const OutgoingM
       COHORT_TRY(conn.WaitConfirms(window - 1, SteadyClock::now() + options_.operation_timeout));
     }
     COHORT_TRY(conn.Publish(amqp_names::kExchange, message.type,
-                            MessageProperties(message.id, message.type, message.created_at, 1), message.payload));
+                            MessageProperties(message.id, message.type, message.created_at, 1),
+                            message.payload));
   }
   return conn.WaitConfirms(0, SteadyClock::now() + options_.operation_timeout);
 }
@@ -357,8 +376,8 @@ Result<void> AmqpQueue::Publish(std::span<const OutgoingMessage> messages) {
   if (messages.empty()) return {};
   {
     std::lock_guard lock(publisher_mutex_);
-    // A connection that went stale while idle (the broker restarted) fails only when used: then try once more on
-    // a new one. Messages of the failed attempt may have been published; consumers drop duplicates by id.
+    // A connection that went stale while idle (the broker restarted) fails only when used: then try once more
+    // on a new one. Messages of the failed attempt may have been published; consumers drop duplicates by id.
     for (int round = 0;; ++round) {
       bool fresh = false;
       COHORT_ASSIGN_OR_RETURN(Connection * conn, Publisher(fresh));
@@ -371,8 +390,9 @@ Result<void> AmqpQueue::Publish(std::span<const OutgoingMessage> messages) {
   for (const auto& [name, state] : states_) {
     std::uint64_t routed = 0;
     for (const OutgoingMessage& message : messages) {
-      const bool matches = std::any_of(state->spec.bindings.begin(), state->spec.bindings.end(),
-                                       [&](const std::string& binding) { return TopicMatches(binding, message.type); });
+      const bool matches =
+          std::any_of(state->spec.bindings.begin(), state->spec.bindings.end(),
+                      [&](const std::string& binding) { return TopicMatches(binding, message.type); });
       routed += matches ? 1 : 0;
     }
     state->published += routed;
@@ -386,7 +406,8 @@ Result<std::unique_ptr<Subscription>> AmqpQueue::Subscribe(std::string_view queu
                           Connect(/*confirms=*/true, options_.consumer_heartbeat_seconds));
   COHORT_TRY(conn->Qos(static_cast<std::uint16_t>(std::clamp<std::size_t>(prefetch, 1, 65535))));
   COHORT_TRY(conn->Consume(amqp_names::WorkQueue(queue)));
-  return std::unique_ptr<Subscription>(std::make_unique<AmqpSubscription>(*this, State(queue), std::move(conn)));
+  return std::unique_ptr<Subscription>(
+      std::make_unique<AmqpSubscription>(*this, State(queue), std::move(conn)));
 }
 
 Result<std::vector<QueueStats>> AmqpQueue::Stats() {
@@ -466,8 +487,8 @@ Result<void> AmqpQueue::TakeDeadLetter(std::string_view id, bool replay) {
   if (replay) {
     // Straight into its own work queue (not through the topic exchange, which would copy it to other queues).
     const Properties properties = MessageProperties(
-        found->properties.message_id, found->properties.type.empty() ? found->routing_key : found->properties.type,
-        CreatedAt(*found), 1);
+        found->properties.message_id,
+        found->properties.type.empty() ? found->routing_key : found->properties.type, CreatedAt(*found), 1);
     COHORT_TRY(conn->Publish("", amqp_names::WorkQueue(key->queue), properties, found->body));
     COHORT_TRY(conn->WaitConfirms(0, SteadyClock::now() + options_.operation_timeout));
   }
@@ -484,14 +505,16 @@ Result<void> AmqpQueue::Ping() {
   return conn->DeclareExchange(amqp_names::kExchange, "topic");
 }
 
-// ---- AmqpSubscription --------------------------------------------------------------------------------------------
+// ---- AmqpSubscription
+// --------------------------------------------------------------------------------------------
 
 Result<std::optional<Delivery>> AmqpSubscription::Next(milliseconds wait) {
   COHORT_ASSIGN_OR_RETURN(std::optional<Received> received, conn_->NextDelivery(SteadyClock::now() + wait));
   if (!received) return std::optional<Delivery>{};
   Delivery delivery;
   // A message published by something else than Cohort may lack an id: it gets one, which is not stable.
-  delivery.id = received->properties.message_id.empty() ? "amqp-" + RandomId() : received->properties.message_id;
+  delivery.id =
+      received->properties.message_id.empty() ? "amqp-" + RandomId() : received->properties.message_id;
   delivery.type = received->properties.type.empty() ? received->routing_key : received->properties.type;
   delivery.payload = std::move(received->body);
   delivery.queue = state_->spec.name;
@@ -519,7 +542,8 @@ Result<void> AmqpSubscription::Move(const Delivery& delivery, std::string_view e
 Result<void> AmqpSubscription::Retry(const Delivery& delivery, milliseconds delay, std::string_view error) {
   const int retry_queue = owner_.RetryQueueFor(delivery.attempt);
   const milliseconds ttl = owner_.RetryTtl(retry_queue);
-  Properties properties = MessageProperties(delivery.id, delivery.type, delivery.created_at, delivery.attempt + 1);
+  Properties properties =
+      MessageProperties(delivery.id, delivery.type, delivery.created_at, delivery.attempt + 1);
   properties.headers.emplace(kLastErrorHeader, std::string(error.substr(0, kMaxErrorBytes)));
   // The jitter: the delay queue's TTL is the attempt's ceiling, the message's own expiration the drawn delay.
   properties.expiration = std::to_string(std::clamp(delay, milliseconds{0}, ttl).count());
@@ -529,12 +553,14 @@ Result<void> AmqpSubscription::Retry(const Delivery& delivery, milliseconds dela
 }
 
 Result<void> AmqpSubscription::DeadLetter(const Delivery& delivery, const DeadLetterInfo& info) {
-  Properties properties = MessageProperties(delivery.id, delivery.type, delivery.created_at, delivery.attempt);
+  Properties properties =
+      MessageProperties(delivery.id, delivery.type, delivery.created_at, delivery.attempt);
   properties.headers.emplace(kLastErrorHeader, info.error.substr(0, kMaxErrorBytes));
   properties.headers.emplace(kFirstAttemptAtHeader, ToMs(info.first_attempt_at));
   properties.headers.emplace(kDeadLetteredAtHeader, ToMs(info.last_attempt_at));
   properties.headers.emplace(kDeadLetterIdHeader, RandomId());
-  COHORT_TRY(Move(delivery, amqp_names::kDeadLetterExchange, amqp_names::WorkQueue(state_->spec.name), properties));
+  COHORT_TRY(
+      Move(delivery, amqp_names::kDeadLetterExchange, amqp_names::WorkQueue(state_->spec.name), properties));
   ++state_->dead_lettered;
   return {};
 }
@@ -545,7 +571,8 @@ Result<std::unique_ptr<MessageQueue>> OpenAmqpQueue(const AmqpQueueOptions& opti
   COHORT_ASSIGN_OR_RETURN(amqp::Endpoint endpoint, amqp::ParseAmqpUrl(options.url));
   if (options.retry.max_attempts < 1) return Error::InvalidArgument("queue.max_attempts must be at least 1");
   if (options.retry.max_attempts > 100) {
-    return Error::InvalidArgument("queue.max_attempts above 100 would need as many delay queues per consumer");
+    return Error::InvalidArgument(
+        "queue.max_attempts above 100 would need as many delay queues per consumer");
   }
   if (options.publish_window == 0) return Error::InvalidArgument("the publish window must be at least 1");
   return std::unique_ptr<MessageQueue>(std::make_unique<AmqpQueue>(std::move(endpoint), options));

@@ -3,10 +3,11 @@
 // and how retries, jitter and dead letters map onto the broker are in queue/amqp/README.md. In short:
 // - Publish goes to the topic exchange `cohort` (routing key = message type) on one connection with publisher
 //   confirms, at most `publish_window` unconfirmed at a time, and returns once the broker confirmed them all.
-// - Each consumer queue `cohort.<name>` is consumed on a connection of its own (basic.qos prefetch, manual ack);
-//   Retry republishes (confirmed) into the attempt's delay queue `cohort.<name>.retry.<n>`, whose TTL hands the
-//   message back to the work queue by dead-lettering; DeadLetter republishes (confirmed) into `cohort.dlx`,
-//   which routes to `cohort.<name>.dlq`; then the delivery is acked.
+// - Each consumer queue `cohort.<name>` is consumed on a connection of its own (basic.qos prefetch, manual
+// ack);
+//   Retry republishes (confirmed) into the attempt's delay queue `cohort.<name>.retry.<n>`, whose TTL hands
+//   the message back to the work queue by dead-lettering; DeadLetter republishes (confirmed) into
+//   `cohort.dlx`, which routes to `cohort.<name>.dlq`; then the delivery is acked.
 // - Dead letters stay in their dead-letter queues: listed by basic.get and requeue, replayed or dropped by
 //   scanning the queue for the id (dead_letter_scan_limit messages at most).
 // - A broker that is away costs a publisher little: after a failed connect, further calls fail at once with
@@ -26,13 +27,14 @@
 namespace cohort::queue {
 
 struct AmqpQueueOptions {
-  std::string url;    // amqp://user:password@host:port/vhost
-  RetryPolicy retry;  // the consumer runtime's policy: one delay queue per retried attempt, its TTL the ceiling
-  std::size_t publish_window = 256;                    // publishes awaiting their confirm at a time
-  std::chrono::milliseconds connect_timeout{2000};     // TCP connect, handshake and login
-  std::chrono::milliseconds operation_timeout{5000};   // each declare, get, confirm wait, ...
+  std::string url;  // amqp://user:password@host:port/vhost
+  RetryPolicy
+      retry;  // the consumer runtime's policy: one delay queue per retried attempt, its TTL the ceiling
+  std::size_t publish_window = 256;                     // publishes awaiting their confirm at a time
+  std::chrono::milliseconds connect_timeout{2000};      // TCP connect, handshake and login
+  std::chrono::milliseconds operation_timeout{5000};    // each declare, get, confirm wait, ...
   std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the publisher's reconnect backoff
-  int consumer_heartbeat_seconds = 30;  // consumers' connections (a dead broker is noticed within 2x)
+  int consumer_heartbeat_seconds = 30;          // consumers' connections (a dead broker is noticed within 2x)
   std::size_t dead_letter_scan_limit = 10'000;  // messages of one dead-letter queue a replay or drop looks at
 };
 
@@ -44,9 +46,9 @@ Result<std::unique_ptr<MessageQueue>> OpenAmqpQueue(const AmqpQueueOptions& opti
 namespace amqp_names {
 inline constexpr std::string_view kExchange = "cohort";                // topic
 inline constexpr std::string_view kDeadLetterExchange = "cohort.dlx";  // direct
-std::string WorkQueue(std::string_view queue);                          // cohort.<queue>
-std::string RetryQueue(std::string_view queue, int attempt);            // cohort.<queue>.retry.<attempt>
-std::string DeadLetterQueue(std::string_view queue);                    // cohort.<queue>.dlq
+std::string WorkQueue(std::string_view queue);                         // cohort.<queue>
+std::string RetryQueue(std::string_view queue, int attempt);           // cohort.<queue>.retry.<attempt>
+std::string DeadLetterQueue(std::string_view queue);                   // cohort.<queue>.dlq
 }  // namespace amqp_names
 
 }  // namespace cohort::queue

@@ -1,9 +1,9 @@
 #pragma once
-// The test broker that `make test` starts (scripts/test-services.sh: COHORT_TEST_AMQP_URL), and control over it
-// for the tests that need it away (COHORT_TEST_RABBITMQ_CTL, which runs rabbitmqctl against that node).
-// stop_app closes every client connection and the AMQP port but keeps the node, its durable queues and persistent
-// messages; start_app serves again. ctest runs tests in parallel processes, so every test that talks to the
-// broker holds a BrokerLock: shared normally, exclusive while it stops the broker.
+// The test broker that `make test` starts (scripts/test-services.sh: COHORT_TEST_AMQP_URL), and control over
+// it for the tests that need it away (COHORT_TEST_RABBITMQ_CTL, which runs rabbitmqctl against that node).
+// stop_app closes every client connection and the AMQP port but keeps the node, its durable queues and
+// persistent messages; start_app serves again. ctest runs tests in parallel processes, so every test that
+// talks to the broker holds a BrokerLock: shared normally, exclusive while it stops the broker.
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,19 +1,21 @@
-// What only the RabbitMQ backend has: its topology on the broker, the headers and delay queues behind Retry and
-// DeadLetter, failures when the broker is away or refuses the login, and recovery after a broker restart.
-// Against the broker of scripts/test-services.sh; the behaviour both backends share is in the conformance suite.
+// What only the RabbitMQ backend has: its topology on the broker, the headers and delay queues behind Retry
+// and DeadLetter, failures when the broker is away or refuses the login, and recovery after a broker restart.
+// Against the broker of scripts/test-services.sh; the behaviour both backends share is in the conformance
+// suite.
+
+#include "queue/amqp/amqp_queue.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <optional>
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include "integration/queue/amqp_broker.hpp"
 #include "integration/queue/queue_backends.hpp"
 #include "queue/amqp/amqp_connection.hpp"
-#include "queue/amqp/amqp_queue.hpp"
 
 namespace cohort::queue {
 namespace {
@@ -34,7 +36,8 @@ std::optional<ErrorCode> CodeOf(const Result<T>& result) {
 class AmqpQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (TestAmqpUrl().empty()) GTEST_FAIL() << "COHORT_TEST_AMQP_URL is not set (scripts/test-services.sh env)";
+    if (TestAmqpUrl().empty())
+      GTEST_FAIL() << "COHORT_TEST_AMQP_URL is not set (scripts/test-services.sh env)";
     lock_ = std::make_unique<BrokerLock>(exclusive_);
     options_.url = TestAmqpUrl();
     // Delay queues: cohort.<q>.retry.1 with a TTL of 1 s, .retry.2 with 2 s.
@@ -130,7 +133,8 @@ TEST_F(AmqpQueueTest, RetriedCopyWaitsInItsDelayQueueThenReturnsWithHeaders) {
   EXPECT_EQ(second->attempt, 2);
   EXPECT_EQ(second->last_error, "backend busy");
   EXPECT_EQ(second->payload, message.payload);
-  EXPECT_EQ(std::chrono::floor<milliseconds>(second->created_at), std::chrono::floor<milliseconds>(message.created_at));
+  EXPECT_EQ(std::chrono::floor<milliseconds>(second->created_at),
+            std::chrono::floor<milliseconds>(message.created_at));
   ASSERT_TRUE((*subscription)->Ack(*second));
 }
 
@@ -156,7 +160,8 @@ TEST_F(AmqpQueueTest, DeadLetterCarriesErrorAndTimesAndIsReplayedByName) {
   EXPECT_EQ(letter.type, type_);
   EXPECT_EQ(letter.error, "invalid payload");
   EXPECT_EQ(letter.attempts, 1);
-  EXPECT_EQ(std::chrono::floor<milliseconds>(letter.first_attempt_at), std::chrono::floor<milliseconds>(first_attempt));
+  EXPECT_EQ(std::chrono::floor<milliseconds>(letter.first_attempt_at),
+            std::chrono::floor<milliseconds>(first_attempt));
   // Listing put it back: it is still there.
   auto again = queue_->ListDeadLetters({name_, 10});
   ASSERT_TRUE(again);

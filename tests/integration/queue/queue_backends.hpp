@@ -56,7 +56,7 @@ class QueueBackendTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "rabbitmq") {
       config_.amqp_url = TestAmqpUrl();
       if (config_.amqp_url.empty()) GTEST_FAIL() << "RabbitMQ backend requested without COHORT_TEST_AMQP_URL";
-      broker_lock_ = std::make_unique<BrokerLock>(/*exclusive=*/false);  // no broker restart while this runs
+      broker_lock_ = std::make_unique<BrokerLock>(false);  // a test that stops the broker waits for this one
     }
     auto queue = app::OpenMessageQueue(config_);
     ASSERT_TRUE(queue) << queue.error().client_message << " " << queue.error().internal_message;
@@ -78,12 +78,12 @@ class QueueBackendTest : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir dir_;
+  std::unique_ptr<BrokerLock> broker_lock_;  // held until the queue below is closed
   app::Config config_;
   std::unique_ptr<queue::MessageQueue> queue_;
   std::unique_ptr<store::sql::Database> db_;
   std::unique_ptr<queue::ProcessedLog> processed_;
   std::string prefix_;
-  std::unique_ptr<BrokerLock> broker_lock_;
 };
 
 inline std::string QueueBackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }

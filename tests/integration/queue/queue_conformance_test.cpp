@@ -161,11 +161,9 @@ TEST_P(QueueConformanceTest, HandlerFailingTwiceSucceedsOnTheThirdAttempt) {
   EXPECT_EQ(totals.dead_lettered, 0u);
   for (const auto& m : batch) EXPECT_EQ(consumer->Calls(m.id), 3) << m.id;
   for (const auto& d : consumer->Seen()) {
-    const int call = d.attempt;
-    if (call == 1) EXPECT_EQ(d.last_error, "");
-    if (call == 2) EXPECT_EQ(d.last_error, "flaky failure 1");
-    if (call == 3) EXPECT_EQ(d.last_error, "flaky failure 2");
-    EXPECT_LE(call, 3);
+    const std::map<int, std::string> expected_error = {{1, ""}, {2, "flaky failure 1"}, {3, "flaky failure 2"}};
+    ASSERT_TRUE(expected_error.count(d.attempt)) << d.attempt;
+    EXPECT_EQ(d.last_error, expected_error.at(d.attempt)) << "attempt " << d.attempt;
   }
   EXPECT_TRUE(DeadLetters(consumer->spec().name).empty());
   for (const auto& m : batch) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -216,6 +217,47 @@ TEST_P(EventStoreTest, UserEventsOfTheSameInstantComeInDescendingEventIdOrder) {
   std::vector<std::string> ids;
   for (const auto& e : *events) ids.push_back(e.event_id);
   EXPECT_EQ(ids, (std::vector<std::string>{"t-0", "t-c", "t-b", "t-a"}));
+}
+
+TEST_P(EventStoreTest, ScanVisitsEveryEventByUserInPagesThatEndAtUserBoundaries) {
+  // u2 has more events than a page: its page is longer rather than split.
+  std::vector<Event> batch;
+  for (int i = 0; i < 7; ++i)
+    batch.push_back(MakeEvent(fmt::format("b{}", i), "u2", "view", fmt::format("2026-01-0{}T00:00:00Z", 7 - i)));
+  for (const char* user : {"u3", "u1", "u4"})
+    for (int i = 0; i < 2; ++i)
+      batch.push_back(MakeEvent(fmt::format("{}-{}", user, i), user, "purchase", fmt::format("2026-02-0{}T00:00:00Z", 2 - i)));
+  ASSERT_EQ(Append(batch).accepted, batch.size());
+
+  std::vector<std::vector<Event>> pages;
+  auto scanned = store_->Scan(3, [&](std::vector<Event>& page) -> Result<void> {
+    pages.push_back(page);
+    return {};
+  });
+  ASSERT_TRUE(scanned.ok()) << scanned.error().internal_message;
+  std::vector<std::string> order;
+  std::set<std::string> users_seen_before;
+  for (const auto& page : pages) {
+    ASSERT_FALSE(page.empty());
+    EXPECT_FALSE(users_seen_before.contains(page.front().user_id)) << "a user's events span two pages";
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      order.push_back(page[i].event_id);
+      if (i > 0 && page[i].user_id == page[i - 1].user_id) {
+        EXPECT_LE(page[i - 1].ts_micros, page[i].ts_micros);
+      }
+    }
+    for (const auto& e : page) users_seen_before.insert(e.user_id);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"u1-1", "u1-0", "b6", "b5", "b4", "b3", "b2", "b1", "b0", "u3-1", "u3-0",
+                                             "u4-1", "u4-0"}));
+  // The sink's error stops the scan and comes back.
+  int calls = 0;
+  auto stopped = store_->Scan(2, [&](std::vector<Event>&) -> Result<void> {
+    ++calls;
+    return Error::Internal("stop");
+  });
+  EXPECT_FALSE(stopped.ok());
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_P(EventStoreTest, ALargeBatchIsStoredWhole) {

@@ -134,6 +134,18 @@ TEST_F(RecommenderBasketsTest, FiltersAndLimitAreHonoured) {
   EXPECT_TRUE(For(history, query).empty());
 }
 
+TEST_F(RecommenderBasketsTest, BoundedPairCountDropsTheLightestPairs) {
+  RecommenderOptions options;
+  options.max_pairs = 2;  // A-B, A-C, D-E: one too many, and A-C is the lightest once D-E is seen again
+  const RecommenderModel bounded = RecommenderModel::Train(events_, {}, catalog_, options);
+  const auto a = bounded.Neighbours("A");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].first, "B");
+  ASSERT_EQ(bounded.Neighbours("D").size(), 1u);
+  EXPECT_EQ(bounded.Neighbours("D")[0].first, "E");
+  EXPECT_EQ(model_.Neighbours("A").size(), 2u);
+}
+
 TEST(RecommenderTest, ColdStartUsesTheCountryThenGlobalPopularity) {
   std::vector<domain::Event> events;
   std::unordered_map<std::string, std::string> country;
