@@ -1,12 +1,18 @@
 // `cohort worker`: the outbox relay and the consumers, without HTTP, until SIGTERM or SIGINT.
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
 #include "app/messaging.hpp"
 #include "app/stores.hpp"
+#include "app/training.hpp"
+#include "common/time.hpp"
 #include "cache/tiered_cache.hpp"
 
 namespace cohort::app {
@@ -44,9 +50,46 @@ int RunWorker(const Config& config) {
     spdlog::error("{} {}", messaging.error().client_message, messaging.error().internal_message);
     return 1;
   }
+  std::unique_ptr<store::ModelStore> models;
+  if (config.retrain_interval_s > 0) {
+    auto opened = store::OpenModelStore(config.SqlitePath(), config.postgres_url, 1);
+    if (opened) {
+      if (auto migrated = (*opened)->Migrate(); !migrated) opened = std::move(migrated).error();
+    }
+    if (!opened) {
+      spdlog::error("{}", opened.error().client_message);
+      return 1;
+    }
+    models = std::move(opened).value();
+    spdlog::info("worker retrains the models every {} s", config.retrain_interval_s);
+  }
   spdlog::info("worker running; SIGTERM or SIGINT stops it");
+  // Retraining runs on a thread of its own, so that this thread is always waiting for the signal.
+  std::mutex mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread retrainer;
+  if (models) {
+    retrainer = std::thread([&] {
+      std::unique_lock lock(mutex);
+      while (!stop_cv.wait_for(lock, std::chrono::seconds(config.retrain_interval_s), [&] { return stopping; })) {
+        lock.unlock();
+        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+        auto model = TrainAndSave(config, *stores, *models, now, EngineOptionsFrom(config).time_unit,
+                                  [](std::string_view line) { spdlog::info("retraining: {}", line); });
+        if (!model) spdlog::error("retraining failed: {}", model.error().client_message);
+        lock.lock();
+      }
+    });
+  }
   int received = 0;
   sigwait(&signals, &received);
+  {
+    std::lock_guard lock(mutex);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  if (retrainer.joinable()) retrainer.join();  // a training under way finishes first
   spdlog::info("worker stopping (signal {})", received);
   (*messaging)->Stop();
   return 0;
