@@ -37,6 +37,8 @@ run: build
 	echo "  curl -s$$auth 'http://127.0.0.1:$(PORT)/api/users?limit=3'"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/analytics/users-by-country"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001"; \
+	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001/personalized-recommendations"; \
+	echo "  curl -s$$auth 'http://127.0.0.1:$(PORT)/api/users/u000001/personalized-recommendations?limit=5&explain=true'"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/users/u000001/insights"; \
 	echo "  curl -s$$auth http://127.0.0.1:$(PORT)/api/analytics/segments"; \
 	echo; \

@@ -13,6 +13,8 @@ packages=(
   libhiredis-dev librabbitmq-dev libmongoc-dev libbson-dev libnlopt-cxx-dev libeigen3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl
+  # `docker-compose config` validates docker-compose.yml (no Docker engine needed; docker.io is only recommended)
+  docker-compose
   # services the integration tests start
   postgresql redis-server rabbitmq-server
 )

@@ -67,7 +67,8 @@ Fixture& Setup() {
     // The bench user: the shop's last 200 events relabelled, so their products are in the model.
     for (std::size_t i = fx.shop.events.size() - kHistory; i < fx.shop.events.size(); ++i) {
       domain::Event e = fx.shop.events[i];
-      e.event_id = "B" + std::to_string(i);
+      e.event_id = "B";
+      e.event_id += std::to_string(i);
       e.user_id = kUser;
       fx.history.push_back(std::move(e));
     }

@@ -1,10 +1,12 @@
 // The embedded queue end to end: a batch of messages published (committed), then taken, handled (an empty
-// handler) and acked by the consumer runtime on one worker thread, next to a reference that does the same SQLite
-// work by hand: the rows inserted in one transaction per publish batch, then each read and deleted by primary key
-// (raw sqlite3, the same file settings: WAL, synchronous=NORMAL). Both move kMessages messages of kPayloadBytes
-// per iteration; items_per_second is messages per second. After the table the queue's rate is printed as a
-// ratio to the reference of the same run.
+// handler) and acked by the consumer runtime on one worker thread, next to a reference that does the same
+// SQLite work by hand: the rows inserted in one transaction per publish batch, then each read and deleted by
+// primary key (raw sqlite3, the same file settings: WAL, synchronous=NORMAL). Both move kMessages messages of
+// kPayloadBytes per iteration; items_per_second is messages per second. After the table the queue's rate is
+// printed as a ratio to the reference of the same run.
 
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -12,9 +14,6 @@
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <benchmark/benchmark.h>
-#include <fmt/format.h>
 
 #include "queue/consumer_runtime.hpp"
 #include "queue/sqlite/sqlite_queue.hpp"
@@ -70,7 +69,8 @@ void BM_EmbeddedQueueEndToEnd(benchmark::State& state) {
     const int target = consumer->handled.load() + kMessages;
     for (int first = 0; first < kMessages; first += kPublishBatch) {
       std::vector<OutgoingMessage> batch;
-      for (int i = 0; i < kPublishBatch; ++i) batch.push_back({fmt::format("m{}", sequence++), "bench.message", payload});
+      for (int i = 0; i < kPublishBatch; ++i)
+        batch.push_back({fmt::format("m{}", sequence++), "bench.message", payload});
       if (auto published = queue.Publish(batch); !published) {
         state.SkipWithError(published.error().internal_message.c_str());
         return;
@@ -91,11 +91,12 @@ void Check(int rc, sqlite3* db, benchmark::State& state) {
 void BM_RawSqliteInsertThenDelete(benchmark::State& state) {
   sqlite3* db = nullptr;
   sqlite3_open(FreshPath("raw").c_str(), &db);
-  Check(sqlite3_exec(db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                     "CREATE TABLE m (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT, type TEXT, payload TEXT)",
-                     nullptr, nullptr, nullptr),
-        db, state);
+  Check(
+      sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                   "CREATE TABLE m (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT, type TEXT, payload TEXT)",
+                   nullptr, nullptr, nullptr),
+      db, state);
   sqlite3_stmt* insert = nullptr;
   sqlite3_stmt* take = nullptr;
   sqlite3_stmt* remove = nullptr;
@@ -160,7 +161,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& [name, real] : real_) {
       if (name == raw->first) continue;
       std::printf("%-40s %.0f messages/s end to end, %.2fx the rate of the raw SQLite reference (%.0f/s)\n",
-                  name.c_str(), kMessages / (real / 1e3), raw->second / real, kMessages / (raw->second / 1e3));
+                  name.c_str(), kMessages / (real / 1e3), raw->second / real,
+                  kMessages / (raw->second / 1e3));
     }
   }
 

@@ -20,8 +20,7 @@ Json ModelVersion(const std::shared_ptr<const analytics::Model>& model) {
 
 }  // namespace
 
-Result<analytics::UserProfile> LoadProfile(store::RelationalStore& relational, std::string_view user_id) {
-  COHORT_ASSIGN_OR_RETURN(domain::User user, relational.GetUser(user_id));
+analytics::UserProfile ProfileOf(const domain::User& user) {
   analytics::UserProfile profile;
   profile.id = user.id;
   if (auto t = ParseRfc3339(user.created_at)) profile.registered_micros = Micros(*t);
@@ -36,7 +35,8 @@ void AddAnalyticsRoutes(Router& router, store::RelationalStore& relational, stor
              Handle([&relational, &events, model, options](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_ASSIGN_OR_RETURN(const std::string id, IdParam(req, "user"));
-               COHORT_ASSIGN_OR_RETURN(analytics::UserProfile profile, LoadProfile(relational, id));
+               COHORT_ASSIGN_OR_RETURN(const domain::User user, relational.GetUser(id));
+               const analytics::UserProfile profile = ProfileOf(user);
                COHORT_ASSIGN_OR_RETURN(auto history,
                                        events.UserEvents({.user_id = id, .limit = options.user_events_limit}));
                const auto current = model();

@@ -20,8 +20,8 @@ struct AnalyticsRoutesOptions {
 // The model in use (null before the first training).
 using ModelSource = std::function<std::shared_ptr<const analytics::Model>()>;
 
-// Reads the user (404 when unknown) and their newest events, as the engine needs them.
-Result<analytics::UserProfile> LoadProfile(store::RelationalStore& relational, std::string_view user_id);
+// What the engine needs to know of a user.
+analytics::UserProfile ProfileOf(const domain::User& user);
 
 void AddAnalyticsRoutes(Router& router, store::RelationalStore& relational, store::EventStore& events,
                         store::ModelStore& models, ModelSource model, AnalyticsRoutesOptions options);

@@ -16,6 +16,7 @@ struct HttpRequest {
   std::string path;          // percent-decoded, without the query string
   NameValues query;          // percent-decoded, in order; a name may repeat
   NameValues path_params;    // filled by the router from "{name}" segments
+  std::string_view route;    // the matched pattern, set by the router (empty: no route); lives as the router
   std::string body;
   std::string content_type;  // as sent, may be empty
   std::string authorization; // the Authorization header, may be empty

@@ -28,7 +28,9 @@ class RateMeter {
     Totals next;
     for (const auto& s : stats) {
       const queue::QueueStats before = previous_.count(s.queue) ? previous_[s.queue] : queue::QueueStats{};
-      auto rate = [&](std::uint64_t a, std::uint64_t b) { return a >= b ? static_cast<double>(a - b) / seconds : 0.0; };
+      auto rate = [&](std::uint64_t a, std::uint64_t b) {
+        return a >= b ? static_cast<double>(a - b) / seconds : 0.0;
+      };
       rates[s.queue] = Json{{"published_per_s", rate(s.published_total, before.published_total)},
                             {"acked_per_s", rate(s.acked_total, before.acked_total)},
                             {"retried_per_s", rate(s.retried_total, before.retried_total)},
@@ -67,36 +69,37 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
   auto meter = std::make_shared<RateMeter>();
   queue::MessageQueue& q = *admin.queue;
 
-  router.Add("GET", "/api/admin/queues", Handle([&q, meter, admin](const HttpRequest& req) -> Result<HttpResponse> {
-               COHORT_TRY(CheckQueryNames(req, {}));
-               // A queue that is away still leaves the outbox to report: that is when its backlog matters.
-               auto stats = q.Stats();
-               Json body{{"backend", q.backend()}, {"available", stats.ok()}};
-               if (!stats) body["error"] = stats.error().client_message;
-               const std::vector<queue::QueueStats> none;
-               auto rates = stats ? meter->Sample(*stats) : std::map<std::string, Json>{};
-               Json queues = Json::array();
-               for (const auto& s : stats ? *stats : none) {
-                 Json entry{{"queue", s.queue},
-                            {"ready", s.ready},
-                            {"in_flight", s.in_flight},
-                            {"retrying", s.retrying},
-                            {"dead_lettered", s.dead_lettered},
-                            {"published_total", s.published_total},
-                            {"acked_total", s.acked_total},
-                            {"retried_total", s.retried_total},
-                            {"dead_lettered_total", s.dead_lettered_total}};
-                 entry.update(rates[s.queue]);
-                 queues.push_back(std::move(entry));
-               }
-               body["queues"] = std::move(queues);
-               if (admin.outbox_pending) {
-                 COHORT_ASSIGN_OR_RETURN(std::int64_t pending, admin.outbox_pending());
-                 body["outbox"] = Json{{"pending", pending},
-                                       {"relayed_total", admin.relayed_total ? admin.relayed_total() : 0}};
-               }
-               return JsonResponse(200, body);
-             }));
+  router.Add(
+      "GET", "/api/admin/queues", Handle([&q, meter, admin](const HttpRequest& req) -> Result<HttpResponse> {
+        COHORT_TRY(CheckQueryNames(req, {}));
+        // A queue that is away still leaves the outbox to report: that is when its backlog matters.
+        auto stats = q.Stats();
+        Json body{{"backend", q.backend()}, {"available", stats.ok()}};
+        if (!stats) body["error"] = stats.error().client_message;
+        const std::vector<queue::QueueStats> none;
+        auto rates = stats ? meter->Sample(*stats) : std::map<std::string, Json>{};
+        Json queues = Json::array();
+        for (const auto& s : stats ? *stats : none) {
+          Json entry{{"queue", s.queue},
+                     {"ready", s.ready},
+                     {"in_flight", s.in_flight},
+                     {"retrying", s.retrying},
+                     {"dead_lettered", s.dead_lettered},
+                     {"published_total", s.published_total},
+                     {"acked_total", s.acked_total},
+                     {"retried_total", s.retried_total},
+                     {"dead_lettered_total", s.dead_lettered_total}};
+          entry.update(rates[s.queue]);
+          queues.push_back(std::move(entry));
+        }
+        body["queues"] = std::move(queues);
+        if (admin.outbox_pending) {
+          COHORT_ASSIGN_OR_RETURN(std::int64_t pending, admin.outbox_pending());
+          body["outbox"] =
+              Json{{"pending", pending}, {"relayed_total", admin.relayed_total ? admin.relayed_total() : 0}};
+        }
+        return JsonResponse(200, body);
+      }));
 
   router.Add("GET", "/api/admin/dead-letters", Handle([&q](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {"queue", "limit"}));
@@ -118,7 +121,8 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
                return JsonResponse(200, Json{{"replayed", id}});
              }));
 
-  router.Add("DELETE", "/api/admin/dead-letters/{id}", Handle([&q](const HttpRequest& req) -> Result<HttpResponse> {
+  router.Add("DELETE", "/api/admin/dead-letters/{id}",
+             Handle([&q](const HttpRequest& req) -> Result<HttpResponse> {
                COHORT_TRY(CheckQueryNames(req, {}));
                COHORT_TRY(q.DropDeadLetter(req.PathParam("id")));
                return HttpResponse{204, "", "application/json", {}};

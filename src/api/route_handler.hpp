@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/error_response.hpp"
+#include "api/metrics.hpp"
 #include "api/router.hpp"
 
 namespace cohort::api {
@@ -15,8 +16,9 @@ RouteHandler Handle(Body body) {
     Result<HttpResponse> response = body(request);
     if (response) return std::move(response).value();
     const Error& error = response.error();
-    if (error.code == ErrorCode::kInternal || error.code == ErrorCode::kUnavailable ||
-        error.code == ErrorCode::kDeadlineExceeded)
+    const bool store_error = error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kDeadlineExceeded;
+    if (store_error) CountStoreError();
+    if (error.code == ErrorCode::kInternal || store_error)
       spdlog::error("request_id={} code={} {}", request.request_id, ErrorCodeName(error.code),
                     error.internal_message.empty() ? error.client_message : error.internal_message);
     return ErrorResponse(error);

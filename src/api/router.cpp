@@ -136,6 +136,7 @@ void Router::CollectMethods(const Node& node, const std::string_view* segments, 
 
 HttpResponse Router::Dispatch(HttpRequest& request) const {
   request.path_params.clear();
+  request.route = {};
   std::array<std::string_view, kMaxSegments> segments;
   const std::size_t count = SplitPath(request.path, segments.data(), std::min(max_depth_, kMaxSegments));
   if (count <= max_depth_) {
@@ -145,6 +146,7 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
       index = FindRoute(*root_, segments.data(), count, "GET");
     if (index != kNoRoute) {
       const Route& route = routes_[index];
+      request.route = route.pattern;
       for (const auto& [position, name] : route.params)
         request.path_params.emplace_back(name, std::string(segments[position]));
       return route.handler(request);

@@ -39,7 +39,8 @@ class Router {
   // `method` is matched exactly (upper case by convention: "GET", "POST", ...).
   void Add(std::string method, std::string pattern, RouteHandler handler);
 
-  // Fills request.path_params and calls the matching handler. No route for the path: 404 "not_found".
+  // Fills request.path_params and request.route (the matched pattern, empty when none matched) and calls the
+  // matching handler. No route for the path: 404 "not_found".
   // The path matches but not the method: 405 "method_not_allowed" with an Allow header (methods in
   // registration order). HEAD without a HEAD route is served by the GET route (the server drops the body),
   // so Allow lists HEAD after the others whenever it lists GET. Handler exceptions propagate to the caller

@@ -16,12 +16,16 @@
 #include "api/cached_response.hpp"
 #include "api/error_response.hpp"
 #include "api/http_server.hpp"
+#include "api/metrics.hpp"
+#include "api/observability_routes.hpp"
 #include "api/relational_routes.hpp"
 #include "api/event_routes.hpp"
 #include "api/queue_routes.hpp"
+#include "api/recommendation_routes.hpp"
 #include "api/system_routes.hpp"
 #include "app/import.hpp"
 #include "app/model_registry.hpp"
+#include "app/outbox_buffer.hpp"
 #include "app/training.hpp"
 #include "app/messaging.hpp"
 #include "app/stores.hpp"
@@ -123,12 +127,25 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   if (!model_store) return Fail(model_store.error());
   if (auto migrated = (*model_store)->Migrate(); !migrated) return Fail(migrated.error());
   ModelRegistry models(**model_store, std::chrono::seconds(config.model_poll_s));
+  OutboxBuffer served(background.database(), 100'000, std::chrono::milliseconds(100));
+  api::AddRecommendationRoutes(
+      router, relational, events, tiers, [&models] { return models.Current(); },
+      [&served](domain::MessageDraft message) { served.Post(std::move(message)); },
+      {.engine = EngineOptionsFrom(config),
+       .user_events_limit = config.user_events_limit,
+       .ttl = std::chrono::seconds(config.cache_recommendations_ttl_s),
+       .events_deadline = std::chrono::milliseconds(config.events_deadline_ms)});
   api::AddAnalyticsRoutes(router, relational, events, **model_store, [&models] { return models.Current(); },
                           {.engine = EngineOptionsFrom(config), .user_events_limit = config.user_events_limit});
   api::AddEventRoutes(router, events, relational, tiers,
                       {.pipeline_limits = {.max_rows = config.pipeline_max_rows,
                                            .timeout = std::chrono::milliseconds(config.pipeline_timeout_ms)},
                        .ttls = ttls});
+  api::HttpMetrics metrics;
+  api::AddObservabilityRoutes(router, metrics,
+                              {.cache = [&tiers] { return tiers.Stats(); },
+                               .queues = [&background] { return background.queue().Stats(); },
+                               .model = [&models] { return models.Current(); }});
 
   api::HttpServerOptions options;
   options.host = host;
@@ -137,7 +154,7 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   options.body_limit = config.body_limit;
   options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  api::HttpServer server(options, [&](api::HttpRequest& request) {
+  api::HttpServer server(options, api::Instrument(metrics, [&](api::HttpRequest& request) {
     if (auto allowed = auth.Authorize(request); !allowed) {
       auto response = api::ErrorResponse(allowed.error());
       if (allowed.error().code == ErrorCode::kUnauthenticated)
@@ -145,11 +162,12 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
       return response;
     }
     return router.Dispatch(request);
-  });
+  }));
   auto port = server.Start();
   if (!port) return Fail(port.error());
   if (port_file) WritePortFile(*port_file, *port);
   server.RunUntilSignal();
+  served.Stop();  // into the outbox before the relay stops
   background.Stop();
   return 0;
 }

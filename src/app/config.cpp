@@ -180,6 +180,11 @@ const std::vector<Setting>& Settings() {
        Number(&Config::retrain_interval_s, 0, 31'536'000)},
       {"analytics.user_events_limit", "COHORT_USER_EVENTS_LIMIT", "newest events read per user for an answer",
        Number(&Config::user_events_limit, 1, 1'000'000)},
+      {"analytics.events_deadline_ms", "COHORT_EVENTS_DEADLINE_MS",
+       "recommendations: wait this long for the user's events, then answer degraded",
+       Number(&Config::events_deadline_ms, 1, 600'000)},
+      {"cache.recommendations_ttl_s", "COHORT_CACHE_RECOMMENDATIONS_TTL_S", "TTL of cached recommendation answers",
+       Number(&Config::cache_recommendations_ttl_s, 0, 604'800)},
       {"auth.api_keys", "COHORT_API_KEYS", "KEY:ROLE,... with ROLE read|write|admin; empty: open, loopback only",
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = CheckApiKeys(v)) return e;

@@ -65,6 +65,8 @@ struct Config {
   int model_poll_s = 30;           // how often `serve` looks for a newer model (0: only at start)
   int retrain_interval_s = 0;      // `cohort worker` retrains this often (0: never)
   std::size_t user_events_limit = 5000;  // newest events read per user for an answer
+  int events_deadline_ms = 500;          // past this, a recommendations answer is served degraded
+  int cache_recommendations_ttl_s = 3600;
 
   std::string SqlitePath() const { return data_dir + "/cohort.db"; }
   std::string QueuePath() const { return queue_path.empty() ? data_dir + "/queue.db" : queue_path; }

@@ -1,8 +1,8 @@
 #include "app/messaging.hpp"
 
-#include <filesystem>
-
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
 
 #include "queue/amqp/amqp_queue.hpp"
 #include "queue/sqlite/sqlite_queue.hpp"
@@ -18,10 +18,11 @@ Result<std::unique_ptr<queue::MessageQueue>> OpenMessageQueue(const Config& conf
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config.QueuePath()).parent_path(), ec);
-  return queue::OpenSqliteQueue({.path = config.QueuePath(),
-                                 .visibility_timeout = std::chrono::milliseconds(config.queue_visibility_timeout_ms),
-                                 .poll_interval = std::chrono::milliseconds(200),
-                                 .connections = static_cast<std::size_t>(config.queue_worker_threads) * 3 + 4});
+  return queue::OpenSqliteQueue(
+      {.path = config.QueuePath(),
+       .visibility_timeout = std::chrono::milliseconds(config.queue_visibility_timeout_ms),
+       .poll_interval = std::chrono::milliseconds(200),
+       .connections = static_cast<std::size_t>(config.queue_worker_threads) * 3 + 4});
 }
 
 queue::RuntimeOptions RuntimeOptionsFrom(const Config& config) {
@@ -49,12 +50,14 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
   const bool consume = role == MessagingRole::kWorker || config.queue_serve_consumers == "on" ||
                        (config.queue_serve_consumers == "auto" && config.amqp_url.empty());
   const std::vector<std::shared_ptr<queue::Consumer>> consumers = {
-      queue::MakeWelcomeNotifier(*m->db_, {config.webhook_url, std::chrono::milliseconds(config.webhook_timeout_ms)}),
+      queue::MakeWelcomeNotifier(*m->db_,
+                                 {config.webhook_url, std::chrono::milliseconds(config.webhook_timeout_ms)}),
       queue::MakeUserCountersUpdater(*m->db_, std::move(invalidate)),
       queue::MakeImpressionCounter(*m->db_),
   };
   if (consume) {
-    m->runtime_ = std::make_unique<queue::ConsumerRuntime>(*m->queue_, m->processed_.get(), RuntimeOptionsFrom(config));
+    m->runtime_ =
+        std::make_unique<queue::ConsumerRuntime>(*m->queue_, m->processed_.get(), RuntimeOptionsFrom(config));
     for (const auto& consumer : consumers) m->runtime_->Add(consumer);
   }
   queue::MessageQueue& q = *m->queue_;
@@ -67,6 +70,11 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
       RelayOptions{.batch = static_cast<std::size_t>(config.queue_relay_batch),
                    .idle_interval = std::chrono::milliseconds(config.queue_relay_interval_ms),
                    .prepare = declare_topology});
+  // Declared now when the queue is reachable (so that the admin API lists every queue at once), else by the
+  // relay before its first publish.
+  if (auto declared = declare_topology(); !declared)
+    spdlog::warn("messaging: cannot declare the queues yet: {} {}", declared.error().client_message,
+                 declared.error().internal_message);
   m->relay_->Start();
   if (m->runtime_) m->runtime_->Start();
   spdlog::info("messaging: queue={}, consumers {}, webhook {}", m->queue_->backend(),

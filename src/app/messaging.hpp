@@ -1,12 +1,12 @@
 #pragma once
 // Which message queue runs is decided here and nowhere else: RabbitMQ when queue.amqp_url is set, else the
-// embedded SQLite queue (config.QueuePath()). Messaging owns, for one process, the queue, the outbox relay and
-// the consumer threads, and stops them on destruction.
+// embedded SQLite queue (config.QueuePath()). Messaging owns, for one process, the queue, the outbox relay
+// and the consumer threads, and stops them on destruction.
 //
-// `serve` runs the relay, and the consumers too when queue.serve_consumers says so (auto: with the embedded queue
-// only, whose consumers are threads of serve). `worker` runs the relay and the consumers, no HTTP; with RabbitMQ,
-// several workers share the work. Every process declares the whole topology (every consumer's queue) before its
-// relay publishes, so that no message is routed to nowhere.
+// `serve` runs the relay, and the consumers too when queue.serve_consumers says so (auto: with the embedded
+// queue only, whose consumers are threads of serve). `worker` runs the relay and the consumers, no HTTP; with
+// RabbitMQ, several workers share the work. Every process declares the whole topology (every consumer's
+// queue) before its relay publishes, so that no message is routed to nowhere.
 
 #include <memory>
 
@@ -28,9 +28,9 @@ enum class MessagingRole { kServe, kWorker };
 
 class Messaging {
  public:
-  // Opens the queue and a connection pool of its own to the relational database (so that background work never
-  // counts in the API's statement counter nor waits for its connections), declares the topology and starts the
-  // threads. `invalidate` drops a user's cached answers (event.ingested).
+  // Opens the queue and a connection pool of its own to the relational database (so that background work
+  // never counts in the API's statement counter nor waits for its connections), declares the topology and
+  // starts the threads. `invalidate` drops a user's cached answers (event.ingested).
   static Result<std::unique_ptr<Messaging>> Start(const Config& config, MessagingRole role,
                                                   queue::InvalidateUser invalidate);
   ~Messaging();
@@ -41,6 +41,8 @@ class Messaging {
 
   queue::MessageQueue& queue() { return *queue_; }
   store::Outbox& outbox() { return *outbox_; }
+  // The relational database the outbox lives in (this object's own pool).
+  store::sql::Database& database() { return *db_; }
   bool consuming() const { return runtime_ != nullptr; }
   std::uint64_t relayed_total() const { return relay_->relayed_total(); }
 

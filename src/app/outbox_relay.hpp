@@ -1,9 +1,9 @@
 #pragma once
-// Moves outbox rows (store/messaging/outbox.hpp) to the message queue: reads the oldest rows, publishes them in
-// one batch (which returns once the queue has them durably), then deletes them. At-least-once: a relay that dies
-// between publish and delete, or two relays (two serve processes on one PostgreSQL) reading the same rows,
-// publish a row twice under the same message id, which the consumers' processed-message records drop. While the
-// queue is away the rows wait in the outbox; the API that wrote them is not held up.
+// Moves outbox rows (store/messaging/outbox.hpp) to the message queue: reads the oldest rows, publishes them
+// in one batch (which returns once the queue has them durably), then deletes them. At-least-once: a relay
+// that dies between publish and delete, or two relays (two serve processes on one PostgreSQL) reading the
+// same rows, publish a row twice under the same message id, which the consumers' processed-message records
+// drop. While the queue is away the rows wait in the outbox; the API that wrote them is not held up.
 
 #include <atomic>
 #include <chrono>
@@ -20,8 +20,8 @@ struct RelayOptions {
   std::size_t batch = 500;
   std::chrono::milliseconds idle_interval{100};     // between looks at an empty outbox
   std::chrono::milliseconds max_error_delay{5000};  // cap of the backoff while the queue or database is away
-  // Runs before the first publish, and again until it succeeds: declares the topology, so that a relay started
-  // while its broker is down routes nothing to nowhere once the broker is up.
+  // Runs before the first publish, and again until it succeeds: declares the topology, so that a relay
+  // started while its broker is down routes nothing to nowhere once the broker is up.
   std::function<Result<void>()> prepare;
 };
 

@@ -1,8 +1,7 @@
 #include "domain/messages.hpp"
 
-#include <unordered_map>
-
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 namespace cohort::domain {
 

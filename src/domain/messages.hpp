@@ -1,6 +1,7 @@
 #pragma once
-// The messages that domain writes cause, as the outbox stores them and the consumers read them. Built here, from
-// what a write actually stored, so that the relational store, the event stores and the consumers agree on them.
+// The messages that domain writes cause, as the outbox stores them and the consumers read them. Built here,
+// from what a write actually stored, so that the relational store, the event stores and the consumers agree
+// on them.
 
 #include <cstdint>
 #include <span>

@@ -1,15 +1,19 @@
 #pragma once
 // The consumer contract, the same for every backend:
-// - Handle returns Ack (done), Retry (failed for now: try again later) or Reject (will never succeed: park it in
-//   the dead-letter queue at once). An exception thrown by Handle counts as Retry, with its what() as the error.
+// - Handle returns Ack (done), Retry (failed for now: try again later) or Reject (will never succeed: park it
+// in
+//   the dead-letter queue at once). An exception thrown by Handle counts as Retry, with its what() as the
+//   error.
 // - A retried message comes back after an exponential backoff with jitter (queue.backoff_ms × 2^(attempt-1),
-//   capped at queue.backoff_max_ms, drawn uniformly from its upper half); after queue.max_attempts attempts it goes
-//   to the dead-letter queue with its last error, its attempt count and its first and last attempt times.
-// - Delivery is at-least-once: a message can arrive again after it was handled (a worker died before its ack, a
+//   capped at queue.backoff_max_ms, drawn uniformly from its upper half); after queue.max_attempts attempts
+//   it goes to the dead-letter queue with its last error, its attempt count and its first and last attempt
+//   times.
+// - Delivery is at-least-once: a message can arrive again after it was handled (a worker died before its ack,
+// a
 //   relay published it twice). The runtime skips messages already recorded as processed by this consumer
 //   (ProcessedLog); a handler whose effect lives in the relational database records the message in the same
-//   transaction as the effect (ProcessedLog::ClaimIn) and so applies it exactly once. Effects outside the database
-//   (a webhook) happen at least once.
+//   transaction as the effect (ProcessedLog::ClaimIn) and so applies it exactly once. Effects outside the
+//   database (a webhook) happen at least once.
 // - Ordering is not guaranteed.
 // - Handle may run on several threads at once (one per worker thread of the consumer), so a consumer keeps no
 //   unsynchronised state.

@@ -1,9 +1,9 @@
 #include "queue/consumer_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <exception>
 #include <random>
-
-#include <spdlog/spdlog.h>
 
 namespace cohort::queue {
 
@@ -91,8 +91,8 @@ void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, co
   auto settled = [&](Result<void> result, std::string_view what) {
     if (result) return;
     count(&RuntimeTotals::settle_errors);
-    spdlog::warn("queue {}: {} of message {} failed: {} {}", name, what, delivery.id, result.error().client_message,
-                 result.error().internal_message);
+    spdlog::warn("queue {}: {} of message {} failed: {} {}", name, what, delivery.id,
+                 result.error().client_message, result.error().internal_message);
   };
 
   if (processed_ != nullptr) {
@@ -127,16 +127,17 @@ void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, co
       settled(subscription.Ack(delivery), "ack");
       return;
     case Settlement::kRetry:
-      spdlog::info("queue {}: message {} attempt {} failed, retry in {} ms: {}", name, delivery.id, delivery.attempt,
-                   decision.delay.count(), result.error);
+      spdlog::info("queue {}: message {} attempt {} failed, retry in {} ms: {}", name, delivery.id,
+                   delivery.attempt, decision.delay.count(), result.error);
       count(&RuntimeTotals::retried);
       settled(subscription.Retry(delivery, decision.delay, result.error), "retry");
       return;
     case Settlement::kDeadLetter:
-      spdlog::warn("queue {}: message {} dead-lettered after attempt {}: {}", name, delivery.id, delivery.attempt,
-                   result.error);
+      spdlog::warn("queue {}: message {} dead-lettered after attempt {}: {}", name, delivery.id,
+                   delivery.attempt, result.error);
       count(&RuntimeTotals::dead_lettered);
-      settled(subscription.DeadLetter(delivery, {result.error, delivery.created_at, Clock::now()}), "dead-lettering");
+      settled(subscription.DeadLetter(delivery, {result.error, delivery.created_at, Clock::now()}),
+              "dead-lettering");
       return;
   }
 }

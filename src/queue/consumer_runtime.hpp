@@ -1,9 +1,9 @@
 #pragma once
-// Runs consumers on worker threads, whatever the backend: takes deliveries, skips those already processed, calls
-// the handler (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
-// (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff; the
-// subscription is then opened again. One object per process owns the threads; Stop (or the destructor) ends them
-// within about one poll interval.
+// Runs consumers on worker threads, whatever the backend: takes deliveries, skips those already processed,
+// calls the handler (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
+// (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff;
+// the subscription is then opened again. One object per process owns the threads; Stop (or the destructor)
+// ends them within about one poll interval.
 
 #include <atomic>
 #include <chrono>
@@ -23,12 +23,12 @@ struct RuntimeOptions {
   RetryPolicy retry;
   std::size_t threads_per_consumer = 1;
   std::size_t prefetch = 16;
-  std::chrono::milliseconds poll{250};                 // longest wait in Subscription::Next, hence in Stop
+  std::chrono::milliseconds poll{250};                  // longest wait in Subscription::Next, hence in Stop
   std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the wait for a backend that is away
 };
 
 struct RuntimeTotals {
-  std::uint64_t handled = 0;        // handler calls
+  std::uint64_t handled = 0;  // handler calls
   std::uint64_t acked = 0;
   std::uint64_t retried = 0;
   std::uint64_t dead_lettered = 0;
@@ -54,7 +54,8 @@ class ConsumerRuntime {
 
  private:
   void Work(Consumer& consumer, std::uint64_t seed);
-  void Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery, std::mt19937_64& random);
+  void Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery,
+               std::mt19937_64& random);
   void Sleep(std::chrono::milliseconds delay);
 
   MessageQueue& queue_;

@@ -1,8 +1,8 @@
 #include "queue/dead_letter_table.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "store/sql/migrations.hpp"
 
@@ -37,7 +37,8 @@ const store::sql::Migration kSqlite[] = {{1, "dead letters", kSqliteTable}};
 const store::sql::Migration kPostgres[] = {{1, "dead letters", kPostgresTable}};
 
 constexpr std::string_view kColumns =
-    "id, queue, message_id, type, payload, error, attempts, created_at_ms, first_attempt_at_ms, dead_lettered_at_ms";
+    "id, queue, message_id, type, payload, error, attempts, created_at_ms, first_attempt_at_ms, "
+    "dead_lettered_at_ms";
 
 std::optional<std::int64_t> ParseId(std::string_view id) {
   std::int64_t value = 0;
@@ -61,7 +62,9 @@ DeadLetter FromRow(const Rows& rows, std::size_t r) {
   return d;
 }
 
-Error NoSuchDeadLetter(std::string_view id) { return Error::NotFound(fmt::format("no dead letter '{}'", id)); }
+Error NoSuchDeadLetter(std::string_view id) {
+  return Error::NotFound(fmt::format("no dead letter '{}'", id));
+}
 
 }  // namespace
 
@@ -74,7 +77,8 @@ Clock::time_point FromMillis(std::int64_t ms) {
 }
 
 Result<int> DeadLetterTable::Migrate() {
-  if (db_.dialect() == store::sql::Dialect::kSqlite) return store::sql::ApplyMigrations(db_, "dead_letters", kSqlite);
+  if (db_.dialect() == store::sql::Dialect::kSqlite)
+    return store::sql::ApplyMigrations(db_, "dead_letters", kSqlite);
   return store::sql::ApplyMigrations(db_, "dead_letters", kPostgres);
 }
 
@@ -91,8 +95,9 @@ Result<void> DeadLetterTable::Insert(Connection& conn, const DeadLetter& letter)
 Result<DeadLetter> DeadLetterTable::Get(Connection& conn, std::string_view id) {
   auto key = ParseId(id);
   if (!key) return NoSuchDeadLetter(id);
-  COHORT_ASSIGN_OR_RETURN(Rows rows,
-                          conn.Execute(fmt::format("SELECT {} FROM dead_letters WHERE id = $1", kColumns), Params{*key}));
+  COHORT_ASSIGN_OR_RETURN(
+      Rows rows,
+      conn.Execute(fmt::format("SELECT {} FROM dead_letters WHERE id = $1", kColumns), Params{*key}));
   if (rows.empty()) return NoSuchDeadLetter(id);
   return FromRow(rows, 0);
 }
@@ -100,7 +105,8 @@ Result<DeadLetter> DeadLetterTable::Get(Connection& conn, std::string_view id) {
 Result<void> DeadLetterTable::Delete(Connection& conn, std::string_view id) {
   auto key = ParseId(id);
   if (!key) return NoSuchDeadLetter(id);
-  COHORT_ASSIGN_OR_RETURN(Rows rows, conn.Execute("DELETE FROM dead_letters WHERE id = $1 RETURNING id", Params{*key}));
+  COHORT_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute("DELETE FROM dead_letters WHERE id = $1 RETURNING id", Params{*key}));
   if (rows.empty()) return NoSuchDeadLetter(id);
   return {};
 }
@@ -109,12 +115,13 @@ Result<std::vector<DeadLetter>> DeadLetterTable::List(const DeadLetterQuery& que
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
   const auto limit = static_cast<std::int64_t>(query.limit);
   COHORT_ASSIGN_OR_RETURN(
-      Rows rows, query.queue ? lease->Execute(fmt::format("SELECT {} FROM dead_letters WHERE queue = $1 "
-                                                          "ORDER BY id LIMIT $2",
-                                                          kColumns),
-                                              Params{*query.queue, limit})
-                             : lease->Execute(fmt::format("SELECT {} FROM dead_letters ORDER BY id LIMIT $1", kColumns),
-                                              Params{limit}));
+      Rows rows,
+      query.queue ? lease->Execute(fmt::format("SELECT {} FROM dead_letters WHERE queue = $1 "
+                                               "ORDER BY id LIMIT $2",
+                                               kColumns),
+                                   Params{*query.queue, limit})
+                  : lease->Execute(fmt::format("SELECT {} FROM dead_letters ORDER BY id LIMIT $1", kColumns),
+                                   Params{limit}));
   std::vector<DeadLetter> out;
   out.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) out.push_back(FromRow(rows, r));
@@ -123,7 +130,8 @@ Result<std::vector<DeadLetter>> DeadLetterTable::List(const DeadLetterQuery& que
 
 Result<std::unordered_map<std::string, std::int64_t>> DeadLetterTable::CountByQueue() {
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
-  COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute("SELECT queue, COUNT(*) FROM dead_letters GROUP BY queue"));
+  COHORT_ASSIGN_OR_RETURN(Rows rows,
+                          lease->Execute("SELECT queue, COUNT(*) FROM dead_letters GROUP BY queue"));
   std::unordered_map<std::string, std::int64_t> out;
   for (std::size_t r = 0; r < rows.size(); ++r) out[rows.Text(r, 0)] = rows.Int(r, 1);
   return out;

@@ -1,6 +1,6 @@
 #pragma once
-// Dead letters kept in a SQL table, so that they can be listed, replayed and dropped by id. The embedded queue
-// keeps its dead letters here (in its own database); a broker-backed queue may move the messages of its
+// Dead letters kept in a SQL table, so that they can be listed, replayed and dropped by id. The embedded
+// queue keeps its dead letters here (in its own database); a broker-backed queue may move the messages of its
 // dead-letter queues here too. Writes that must commit with another change take the caller's connection.
 
 #include <cstdint>

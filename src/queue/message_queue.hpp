@@ -3,24 +3,24 @@
 // RabbitMQ (queue/amqp/). Only app/ decides which one runs.
 //
 // Model (the same for both backends, so that one conformance suite covers them):
-// - A message has a type ("user.created", "event.ingested", "recommendation.served"), which is its routing key.
+// - A message has a type ("user.created", "event.ingested", ...): its routing key.
 // - Every consumer owns one durable queue, named after the consumer, bound to one or more type patterns
 //   (topic syntax: words separated by '.', '*' matches one word, '#' matches zero or more). Publish copies a
-//   message into every queue whose binding matches; a message published while no queue matches is dropped, as on
-//   a topic exchange, which is why every process declares the whole topology (DeclareQueue) before it publishes.
-// - Publish returns only once the messages are durable (SQLite: committed; RabbitMQ: confirmed by the broker).
+//   message into every queue whose binding matches; a message published while no queue matches is dropped, as
+//   on a topic exchange, which is why every process declares the whole topology (DeclareQueue) before it
+//   publishes.
+// - Publish returns only once the messages are durable (SQLite: committed; RabbitMQ: confirmed).
 // - A consumer takes messages through a Subscription, one thread per Subscription, and settles each delivery
-//   exactly once: Ack (done), Retry (deliver again after a delay, attempt + 1) or DeadLetter (park it, with the
-//   error, in the dead-letter queue of its queue). A delivery that is never settled (the consumer died) is
-//   delivered again: SQLite after the visibility timeout, RabbitMQ when the channel closes. Its attempt number
-//   is not increased then, because nobody decided that it failed.
+//   exactly once: Ack (done), Retry (deliver again after a delay, attempt + 1) or DeadLetter (park it, with
+//   the error, in the dead-letter queue of its queue). A delivery that is never settled (the consumer died)
+//   is delivered again: SQLite after the visibility timeout, RabbitMQ when the channel closes. Its attempt
+//   number is not increased then, because nobody decided that it failed.
 // - Delivery is at-least-once. The retry decision (how many attempts, which delay) is not the backend's: the
-//   consumer runtime (queue/consumer_runtime.hpp) makes it and calls Retry or DeadLetter; a backend only carries
-//   it out faithfully.
+//   consumer runtime (queue/consumer_runtime.hpp) makes it and calls Retry or DeadLetter; a backend only
+//   carries it out faithfully.
 // - Dead letters are listed, replayed (sent back to their queue as attempt 1) and dropped through this
-//   interface, whatever the backend keeps them in. The embedded queue keeps them in a table; the RabbitMQ
-//   backend may keep them in its dead-letter queues and move them into a table of its own (dead_letter_table.hpp
-//   is shared for that) so that they can be listed and addressed by id.
+//   interface, whatever the backend keeps them in: the embedded queue in a table (dead_letter_table.hpp), the
+//   RabbitMQ backend in its dead-letter queues (queue/amqp/README.md).
 
 #include <chrono>
 #include <cstdint>
@@ -67,8 +67,8 @@ struct QueueSpec {
 // Why and when a message was parked.
 struct DeadLetterInfo {
   std::string error;
-  Clock::time_point first_attempt_at;  // as the runtime knows it (the delivery's created_at); a backend that keeps
-                                       // the time of the first attempt itself records that instead
+  Clock::time_point first_attempt_at;  // as the runtime knows it (the delivery's created_at); a backend that
+                                       // keeps the time of the first attempt itself records that instead
   Clock::time_point last_attempt_at;
 };
 
@@ -114,9 +114,10 @@ class Subscription {
   // (the runtime waits and calls again; the backend reconnects on its own).
   virtual Result<std::optional<Delivery>> Next(std::chrono::milliseconds wait) = 0;
   virtual Result<void> Ack(const Delivery& delivery) = 0;
-  // Delivers it again, no sooner than `delay` from now (the RabbitMQ backend may round the delay to the one of
-  // its delay queue for that attempt), with attempt + 1 and `error` as last_error.
-  virtual Result<void> Retry(const Delivery& delivery, std::chrono::milliseconds delay, std::string_view error) = 0;
+  // Delivers it again, no sooner than `delay` from now (the RabbitMQ backend may round the delay to the one
+  // of its delay queue for that attempt), with attempt + 1 and `error` as last_error.
+  virtual Result<void> Retry(const Delivery& delivery, std::chrono::milliseconds delay,
+                             std::string_view error) = 0;
   // Parks it in the dead-letter queue of its queue, with `info`, and removes it from the work queue.
   virtual Result<void> DeadLetter(const Delivery& delivery, const DeadLetterInfo& info) = 0;
 };

@@ -8,9 +8,10 @@ using store::sql::Value;
 
 Result<bool> ProcessedLog::Contains(std::string_view consumer, std::string_view message_id) {
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
-  COHORT_ASSIGN_OR_RETURN(store::sql::Rows rows,
-                          lease->Execute("SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2",
-                                         std::vector<Value>{std::string(consumer), std::string(message_id)}));
+  COHORT_ASSIGN_OR_RETURN(
+      store::sql::Rows rows,
+      lease->Execute("SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2",
+                     std::vector<Value>{std::string(consumer), std::string(message_id)}));
   return !rows.empty();
 }
 
@@ -24,9 +25,10 @@ Result<bool> ProcessedLog::ClaimIn(store::sql::Connection& conn, std::string_vie
                                    std::string_view message_id) {
   COHORT_ASSIGN_OR_RETURN(
       store::sql::Rows rows,
-      conn.Execute("INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ($1, $2, $3) "
-                   "ON CONFLICT (consumer, message_id) DO NOTHING RETURNING message_id",
-                   std::vector<Value>{std::string(consumer), std::string(message_id), ToMillis(Clock::now())}));
+      conn.Execute(
+          "INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ($1, $2, $3) "
+          "ON CONFLICT (consumer, message_id) DO NOTHING RETURNING message_id",
+          std::vector<Value>{std::string(consumer), std::string(message_id), ToMillis(Clock::now())}));
   return !rows.empty();
 }
 

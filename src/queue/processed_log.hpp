@@ -18,9 +18,10 @@ class ProcessedLog {
   Result<bool> Contains(std::string_view consumer, std::string_view message_id);
   Result<void> Record(std::string_view consumer, std::string_view message_id);  // idempotent
 
-  // Records on `conn` (inside the caller's transaction); false when it was recorded already, and the caller then
-  // leaves its effect out.
-  static Result<bool> ClaimIn(store::sql::Connection& conn, std::string_view consumer, std::string_view message_id);
+  // Records on `conn` (inside the caller's transaction); false when it was recorded already, and the caller
+  // then leaves its effect out.
+  static Result<bool> ClaimIn(store::sql::Connection& conn, std::string_view consumer,
+                              std::string_view message_id);
 
   store::sql::Database& db() { return db_; }
 

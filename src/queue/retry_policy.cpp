@@ -5,9 +5,8 @@
 namespace cohort::queue {
 
 HandlerResult HandlerResult::FromError(const Error& error) {
-  std::string text = error.internal_message.empty()
-                         ? error.client_message
-                         : error.client_message + ": " + error.internal_message;
+  std::string text = error.internal_message.empty() ? error.client_message
+                                                    : error.client_message + ": " + error.internal_message;
   switch (error.code) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeadlineExceeded:
@@ -34,7 +33,8 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, s
   return std::chrono::milliseconds(pick(random));
 }
 
-Decision Decide(const RetryPolicy& policy, int attempt, const HandlerResult& result, std::mt19937_64& random) {
+Decision Decide(const RetryPolicy& policy, int attempt, const HandlerResult& result,
+                std::mt19937_64& random) {
   switch (result.outcome) {
     case Outcome::kAck:
       return {};

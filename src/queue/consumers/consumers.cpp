@@ -43,7 +43,8 @@ HandlerResult ExactlyOnce(store::sql::Database& db, const QueueSpec& spec, const
 class WelcomeNotifier final : public Consumer {
  public:
   WelcomeNotifier(store::sql::Database& db, WebhookOptions webhook)
-      : db_(db), webhook_(std::move(webhook)),
+      : db_(db),
+        webhook_(std::move(webhook)),
         spec_{std::string(kNotificationsQueue), {std::string(domain::kUserCreated)}} {}
 
   const QueueSpec& spec() const override { return spec_; }
@@ -54,13 +55,15 @@ class WelcomeNotifier final : public Consumer {
     const std::string user_id = (*payload)["user_id"];
     const std::string body = json{{"type", "welcome"}, {"user_id", user_id}, {"message_id", d.id}}.dump();
     if (!webhook_.url.empty()) {
-      if (auto posted = PostWebhook(webhook_, body, d.id); !posted) return HandlerResult::FromError(posted.error());
+      if (auto posted = PostWebhook(webhook_, body, d.id); !posted)
+        return HandlerResult::FromError(posted.error());
       return HandlerResult::Ack();
     }
     return ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
-      COHORT_TRY(conn.Execute("INSERT INTO notifications (message_id, user_id, kind, payload, created_at_ms) "
-                              "VALUES ($1, $2, 'welcome', $3, $4) ON CONFLICT (message_id) DO NOTHING",
-                              Params{d.id, user_id, body, ToMillis(Clock::now())}));
+      COHORT_TRY(
+          conn.Execute("INSERT INTO notifications (message_id, user_id, kind, payload, created_at_ms) "
+                       "VALUES ($1, $2, 'welcome', $3, $4) ON CONFLICT (message_id) DO NOTHING",
+                       Params{d.id, user_id, body, ToMillis(Clock::now())}));
       return {};
     });
   }
@@ -74,7 +77,8 @@ class WelcomeNotifier final : public Consumer {
 class UserCountersUpdater final : public Consumer {
  public:
   UserCountersUpdater(store::sql::Database& db, InvalidateUser invalidate)
-      : db_(db), invalidate_(std::move(invalidate)),
+      : db_(db),
+        invalidate_(std::move(invalidate)),
         spec_{std::string(kUserCountersQueue), {std::string(domain::kEventIngested)}} {}
 
   const QueueSpec& spec() const override { return spec_; }
@@ -90,7 +94,8 @@ class UserCountersUpdater final : public Consumer {
     const std::string user_id = p["user_id"];
     HandlerResult result = ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
       COHORT_TRY(conn.Execute(
-          "INSERT INTO user_event_counters (user_id, events, purchases, revenue, last_ts_micros, updated_at_ms) "
+          "INSERT INTO user_event_counters (user_id, events, purchases, revenue, last_ts_micros, "
+          "updated_at_ms) "
           "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET "
           "events = user_event_counters.events + excluded.events, "
           "purchases = user_event_counters.purchases + excluded.purchases, "
@@ -99,7 +104,8 @@ class UserCountersUpdater final : public Consumer {
           "THEN excluded.last_ts_micros ELSE user_event_counters.last_ts_micros END, "
           "updated_at_ms = excluded.updated_at_ms",
           Params{user_id, p["events"].get<std::int64_t>(), p["purchases"].get<std::int64_t>(),
-                 p["revenue"].get<double>(), p["last_ts_micros"].get<std::int64_t>(), ToMillis(Clock::now())}));
+                 p["revenue"].get<double>(), p["last_ts_micros"].get<std::int64_t>(),
+                 ToMillis(Clock::now())}));
       return {};
     });
     // Also on a duplicate: invalidating twice is harmless, and the first delivery may have died before it.
@@ -133,10 +139,11 @@ class ImpressionCounter final : public Consumer {
     const std::string segment = p.contains("segment") && p["segment"].is_string() ? p["segment"] : "";
     return ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
       auto add = [&](std::string_view scope, const std::string& key, std::int64_t n) -> Result<void> {
-        COHORT_TRY(conn.Execute("INSERT INTO impression_counters (scope, key, impressions) VALUES ($1, $2, $3) "
-                                "ON CONFLICT (scope, key) DO UPDATE SET "
-                                "impressions = impression_counters.impressions + excluded.impressions",
-                                Params{std::string(scope), key, n}));
+        COHORT_TRY(
+            conn.Execute("INSERT INTO impression_counters (scope, key, impressions) VALUES ($1, $2, $3) "
+                         "ON CONFLICT (scope, key) DO UPDATE SET "
+                         "impressions = impression_counters.impressions + excluded.impressions",
+                         Params{std::string(scope), key, n}));
         return {};
       };
       for (const std::string& product : products) COHORT_TRY(add("product", product, 1));

@@ -4,9 +4,11 @@
 // processed-message record, so a message delivered twice changes nothing the second time; the webhook is the
 // exception (at least once, with an Idempotency-Key header for the receiver).
 //
-// - WelcomeNotifier (queue "notifications", user.created): POSTs {"type":"welcome","user_id":...} to the webhook
+// - WelcomeNotifier (queue "notifications", user.created): POSTs {"type":"welcome","user_id":...} to the
+// webhook
 //   when one is configured, else records the notification in the notifications table.
-// - UserCountersUpdater (queue "user-counters", event.ingested): adds the batch's counts to user_event_counters
+// - UserCountersUpdater (queue "user-counters", event.ingested): adds the batch's counts to
+// user_event_counters
 //   and invalidates the user's cached answers.
 // - ImpressionCounter (queue "impressions", recommendation.served): one impression per product served, per
 //   product and per segment, in impression_counters.

@@ -1,9 +1,9 @@
 #include "queue/consumers/webhook_client.hpp"
 
-#include <memory>
-
 #include <curl/curl.h>
 #include <fmt/format.h>
+
+#include <memory>
 
 namespace cohort::queue {
 namespace {
@@ -19,7 +19,8 @@ struct ListCleanup {
 
 }  // namespace
 
-Result<void> PostWebhook(const WebhookOptions& options, std::string_view body, std::string_view idempotency_key) {
+Result<void> PostWebhook(const WebhookOptions& options, std::string_view body,
+                         std::string_view idempotency_key) {
   std::unique_ptr<CURL, CurlCleanup> curl(curl_easy_init());
   if (!curl) return Error::Internal("curl_easy_init failed");
   curl_slist* raw = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -37,7 +38,8 @@ Result<void> PostWebhook(const WebhookOptions& options, std::string_view body, s
   const CURLcode code = curl_easy_perform(curl.get());
   if (code != CURLE_OK) {
     return Error{code == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kDeadlineExceeded : ErrorCode::kUnavailable,
-                 "the webhook is unreachable", fmt::format("POST {}: {}", options.url, curl_easy_strerror(code))};
+                 "the webhook is unreachable",
+                 fmt::format("POST {}: {}", options.url, curl_easy_strerror(code))};
   }
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);

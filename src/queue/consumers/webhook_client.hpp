@@ -1,7 +1,7 @@
 #pragma once
 // POSTs a JSON body to a webhook with libcurl, bounded by a timeout. The answer decides the retry: a 2xx is
-// success; a transport error, a timeout, 408, 429 and 5xx may pass later (kUnavailable); any other status will
-// not (kFailedPrecondition).
+// success; a transport error, a timeout, 408, 429 and 5xx may pass later (kUnavailable); any other status
+// will not (kFailedPrecondition).
 
 #include <chrono>
 #include <string>
@@ -16,7 +16,8 @@ struct WebhookOptions {
   std::chrono::milliseconds timeout{5000};
 };
 
-// `idempotency_key` goes out as the Idempotency-Key header, so that the receiver can drop a repeated delivery.
-Result<void> PostWebhook(const WebhookOptions& options, std::string_view body, std::string_view idempotency_key);
+// `idempotency_key` goes out as the Idempotency-Key header: the receiver can drop a repeated call.
+Result<void> PostWebhook(const WebhookOptions& options, std::string_view body,
+                         std::string_view idempotency_key);
 
 }  // namespace cohort::queue

@@ -1,13 +1,13 @@
 #include "queue/sqlite/sqlite_queue.hpp"
 
+#include <fmt/format.h>
+
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <random>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "queue/dead_letter_table.hpp"
 #include "store/sql/migrations.hpp"
@@ -68,7 +68,8 @@ class SqliteSubscription final : public Subscription {
 
   Result<std::optional<Delivery>> Next(std::chrono::milliseconds wait) override;
   Result<void> Ack(const Delivery& delivery) override;
-  Result<void> Retry(const Delivery& delivery, std::chrono::milliseconds delay, std::string_view error) override;
+  Result<void> Retry(const Delivery& delivery, std::chrono::milliseconds delay,
+                     std::string_view error) override;
   Result<void> DeadLetter(const Delivery& delivery, const DeadLetterInfo& info) override;
 
  private:
@@ -79,7 +80,7 @@ class SqliteSubscription final : public Subscription {
   SqliteQueue& queue_;
   std::string name_;
   std::size_t prefetch_;
-  std::deque<Delivery> buffered_;                          // claimed, not handed out yet
+  std::deque<Delivery> buffered_;                           // claimed, not handed out yet
   std::unordered_map<std::uint64_t, std::int64_t> leases_;  // seq → lease token, for every held row
   std::mt19937_64 random_{std::random_device{}()};
 };
@@ -101,12 +102,14 @@ class SqliteQueue final : public MessageQueue {
     if (spec.name.empty()) return Error::InvalidArgument("a queue needs a name");
     return db_->InTransaction<void>([&](Connection& conn) -> Result<void> {
       for (const std::string& pattern : spec.bindings) {
-        COHORT_TRY(conn.Execute("INSERT INTO queue_bindings (queue, pattern) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                                Params{spec.name, pattern}));
+        COHORT_TRY(
+            conn.Execute("INSERT INTO queue_bindings (queue, pattern) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                         Params{spec.name, pattern}));
       }
       if (spec.bindings.empty()) {  // a queue with no binding yet still shows in the stats
-        COHORT_TRY(conn.Execute("INSERT INTO queue_bindings (queue, pattern) VALUES ($1, '') ON CONFLICT DO NOTHING",
-                                Params{spec.name}));
+        COHORT_TRY(
+            conn.Execute("INSERT INTO queue_bindings (queue, pattern) VALUES ($1, '') ON CONFLICT DO NOTHING",
+                         Params{spec.name}));
       }
       return {};
     });
@@ -148,7 +151,8 @@ class SqliteQueue final : public MessageQueue {
 
   Result<std::unique_ptr<Subscription>> Subscribe(std::string_view queue, std::size_t prefetch) override {
     if (queue.empty()) return Error::InvalidArgument("a queue needs a name");
-    return std::unique_ptr<Subscription>(std::make_unique<SqliteSubscription>(*this, std::string(queue), prefetch));
+    return std::unique_ptr<Subscription>(
+        std::make_unique<SqliteSubscription>(*this, std::string(queue), prefetch));
   }
 
   Result<std::vector<QueueStats>> Stats() override {
@@ -156,14 +160,16 @@ class SqliteQueue final : public MessageQueue {
     {
       COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_->Acquire());
       COHORT_ASSIGN_OR_RETURN(Rows declared, lease->Execute("SELECT DISTINCT queue FROM queue_bindings"));
-      for (std::size_t r = 0; r < declared.size(); ++r) by_queue[declared.Text(r, 0)].queue = declared.Text(r, 0);
+      for (std::size_t r = 0; r < declared.size(); ++r)
+        by_queue[declared.Text(r, 0)].queue = declared.Text(r, 0);
       COHORT_ASSIGN_OR_RETURN(
-          Rows rows, lease->Execute("SELECT queue, "
-                                    "SUM(CASE WHEN visible_at_ms <= $1 THEN 1 ELSE 0 END), "
-                                    "SUM(CASE WHEN visible_at_ms > $1 AND lease IS NOT NULL THEN 1 ELSE 0 END), "
-                                    "SUM(CASE WHEN visible_at_ms > $1 AND lease IS NULL THEN 1 ELSE 0 END) "
-                                    "FROM queue_messages GROUP BY queue",
-                                    Params{NowMs()}));
+          Rows rows,
+          lease->Execute("SELECT queue, "
+                         "SUM(CASE WHEN visible_at_ms <= $1 THEN 1 ELSE 0 END), "
+                         "SUM(CASE WHEN visible_at_ms > $1 AND lease IS NOT NULL THEN 1 ELSE 0 END), "
+                         "SUM(CASE WHEN visible_at_ms > $1 AND lease IS NULL THEN 1 ELSE 0 END) "
+                         "FROM queue_messages GROUP BY queue",
+                         Params{NowMs()}));
       for (std::size_t r = 0; r < rows.size(); ++r) {
         QueueStats& s = by_queue[rows.Text(r, 0)];
         s.queue = rows.Text(r, 0);
@@ -200,7 +206,8 @@ class SqliteQueue final : public MessageQueue {
       COHORT_TRY(conn.Execute(
           "INSERT INTO queue_messages (queue, message_id, type, payload, created_at_ms, visible_at_ms) "
           "VALUES ($1, $2, $3, $4, $5, $6)",
-          Params{letter.queue, letter.message_id, letter.type, letter.payload, ToMillis(letter.created_at), NowMs()}));
+          Params{letter.queue, letter.message_id, letter.type, letter.payload, ToMillis(letter.created_at),
+                 NowMs()}));
       return DeadLetterTable::Delete(conn, id);
     });
     if (!committed) return std::move(committed).error();
@@ -261,8 +268,9 @@ SqliteSubscription::~SqliteSubscription() {
   auto lease = queue_.db().Acquire();
   if (!lease) return;
   for (const auto& [seq, token] : leases_) {
-    (void)(*lease)->Execute("UPDATE queue_messages SET lease = NULL, visible_at_ms = $3 WHERE seq = $1 AND lease = $2",
-                            Params{static_cast<std::int64_t>(seq), token, NowMs()});
+    (void)(*lease)->Execute(
+        "UPDATE queue_messages SET lease = NULL, visible_at_ms = $3 WHERE seq = $1 AND lease = $2",
+        Params{static_cast<std::int64_t>(seq), token, NowMs()});
   }
   queue_.Wake();
 }
@@ -324,9 +332,10 @@ Result<void> SqliteSubscription::Ack(const Delivery& delivery) {
   if (!token) return LeaseLost(delivery);
   leases_.erase(delivery.tag);
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, queue_.db().Acquire());
-  COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute("DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 "
-                                                    "RETURNING seq",
-                                                    Params{static_cast<std::int64_t>(delivery.tag), *token}));
+  COHORT_ASSIGN_OR_RETURN(Rows rows,
+                          lease->Execute("DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 "
+                                         "RETURNING seq",
+                                         Params{static_cast<std::int64_t>(delivery.tag), *token}));
   if (rows.empty()) return LeaseLost(delivery);
   queue_.Count(name_, &Counters::acked);
   return {};
@@ -339,10 +348,11 @@ Result<void> SqliteSubscription::Retry(const Delivery& delivery, std::chrono::mi
   leases_.erase(delivery.tag);
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, queue_.db().Acquire());
   COHORT_ASSIGN_OR_RETURN(
-      Rows rows, lease->Execute("UPDATE queue_messages SET attempt = attempt + 1, last_error = $3, visible_at_ms = $4, "
-                                "lease = NULL WHERE seq = $1 AND lease = $2 RETURNING seq",
-                                Params{static_cast<std::int64_t>(delivery.tag), *token, std::string(error),
-                                       NowMs() + std::max<std::int64_t>(0, delay.count())}));
+      Rows rows,
+      lease->Execute("UPDATE queue_messages SET attempt = attempt + 1, last_error = $3, visible_at_ms = $4, "
+                     "lease = NULL WHERE seq = $1 AND lease = $2 RETURNING seq",
+                     Params{static_cast<std::int64_t>(delivery.tag), *token, std::string(error),
+                            NowMs() + std::max<std::int64_t>(0, delay.count())}));
   if (rows.empty()) return LeaseLost(delivery);
   queue_.Count(name_, &Counters::retried);
   if (delay.count() <= 0) queue_.Wake();
@@ -354,10 +364,10 @@ Result<void> SqliteSubscription::DeadLetter(const Delivery& delivery, const Dead
   if (!token) return LeaseLost(delivery);
   leases_.erase(delivery.tag);
   auto committed = queue_.db().InTransaction<void>([&](Connection& conn) -> Result<void> {
-    COHORT_ASSIGN_OR_RETURN(
-        Rows rows, conn.Execute("DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 "
-                                "RETURNING attempt, COALESCE(first_attempt_at_ms, created_at_ms)",
-                                Params{static_cast<std::int64_t>(delivery.tag), *token}));
+    COHORT_ASSIGN_OR_RETURN(Rows rows,
+                            conn.Execute("DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 "
+                                         "RETURNING attempt, COALESCE(first_attempt_at_ms, created_at_ms)",
+                                         Params{static_cast<std::int64_t>(delivery.tag), *token}));
     if (rows.empty()) return LeaseLost(delivery);
     queue::DeadLetter letter;
     letter.queue = delivery.queue;
@@ -379,7 +389,8 @@ Result<void> SqliteSubscription::DeadLetter(const Delivery& delivery, const Dead
 }  // namespace
 
 Result<std::unique_ptr<MessageQueue>> OpenSqliteQueue(const SqliteQueueOptions& options) {
-  COHORT_ASSIGN_OR_RETURN(auto db, store::sql::OpenSqlite(options.path, std::max<std::size_t>(2, options.connections)));
+  COHORT_ASSIGN_OR_RETURN(
+      auto db, store::sql::OpenSqlite(options.path, std::max<std::size_t>(2, options.connections)));
   auto queue = std::make_unique<SqliteQueue>(std::move(db), options);
   COHORT_TRY(queue->Migrate());
   return std::unique_ptr<MessageQueue>(std::move(queue));

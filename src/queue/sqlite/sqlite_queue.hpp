@@ -5,10 +5,10 @@
 // A message is one row per queue it was routed to. A consumer takes rows by leasing them: one UPDATE ...
 // RETURNING sets a lease token and pushes visible_at forward by the visibility timeout; Ack deletes the row,
 // Retry clears the lease and sets visible_at to the end of the delay, DeadLetter moves the row into the
-// dead_letters table (dead_letter_table.hpp) in the same transaction. A consumer that dies holding a lease loses
-// it when the visibility timeout runs out, and the row is delivered again. Settling checks the lease token, so a
-// consumer whose lease ran out cannot settle a row another consumer holds now.
-// Consumers in this process are woken at once by a publish; other processes see new rows at their next poll.
+// dead_letters table (dead_letter_table.hpp) in the same transaction. A consumer that dies holding a lease
+// loses it when the visibility timeout runs out, and the row is delivered again. Settling checks the lease
+// token, so a consumer whose lease ran out cannot settle a row another consumer holds now. Consumers in this
+// process are woken at once by a publish; other processes see new rows at their next poll.
 
 #include <chrono>
 #include <memory>
@@ -20,7 +20,7 @@
 namespace cohort::queue {
 
 struct SqliteQueueOptions {
-  std::string path;                                  // the SQLite file
+  std::string path;                                      // the SQLite file
   std::chrono::milliseconds visibility_timeout{30'000};  // how long a delivery stays leased
   std::chrono::milliseconds poll_interval{200};          // how often an idle subscription looks for rows
   std::size_t connections = 8;

@@ -1,8 +1,8 @@
 #include "store/messaging/outbox.hpp"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include "common/time.hpp"
 #include "store/messaging/messaging_schema.hpp"
@@ -14,18 +14,35 @@ std::string OutboxMessageId(std::int64_t row_id) { return fmt::format("outbox-{}
 Result<void> WriteOutbox(sql::Connection& conn, std::span<const domain::MessageDraft> messages) {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-  for (const domain::MessageDraft& m : messages) {
-    COHORT_TRY(conn.Execute("INSERT INTO outbox (type, payload, created_at_ms) VALUES ($1, $2, $3)",
-                            std::vector<sql::Value>{m.type, m.payload, now_ms}));
+  // Multi-row INSERTs of 256, 128, ... 1 rows (the binary digits of the count): one round trip per 256 messages,
+  // and at most nine statement shapes to prepare per connection.
+  std::size_t done = 0;
+  for (std::size_t rows = 256; rows > 0; rows /= 2) {
+    while (messages.size() - done >= rows) {
+      std::string sql = "INSERT INTO outbox (type, payload, created_at_ms) VALUES ";
+      std::vector<sql::Value> params;
+      params.reserve(rows * 3);
+      for (std::size_t i = 0; i < rows; ++i) {
+        const domain::MessageDraft& m = messages[done + i];
+        sql += fmt::format("{}(${}, ${}, ${})", i == 0 ? "" : ", ", params.size() + 1, params.size() + 2,
+                           params.size() + 3);
+        params.emplace_back(m.type);
+        params.emplace_back(m.payload);
+        params.emplace_back(now_ms);
+      }
+      COHORT_TRY(conn.Execute(sql, params));
+      done += rows;
+    }
   }
   return {};
 }
 
 Result<std::vector<OutboxRow>> Outbox::Oldest(std::size_t limit) {
   COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
-  COHORT_ASSIGN_OR_RETURN(sql::Rows rows,
-                          lease->Execute("SELECT id, type, payload, created_at_ms FROM outbox ORDER BY id LIMIT $1",
-                                         std::vector<sql::Value>{static_cast<std::int64_t>(limit)}));
+  COHORT_ASSIGN_OR_RETURN(
+      sql::Rows rows,
+      lease->Execute("SELECT id, type, payload, created_at_ms FROM outbox ORDER BY id LIMIT $1",
+                     std::vector<sql::Value>{static_cast<std::int64_t>(limit)}));
   std::vector<OutboxRow> out;
   out.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r)
@@ -56,6 +73,8 @@ Result<std::int64_t> Outbox::Pending() {
   return rows.Int(0, 0);
 }
 
-Result<int> Outbox::Migrate() { return sql::ApplyMigrations(db_, kMessagingComponent, MessagingMigrations(db_.dialect())); }
+Result<int> Outbox::Migrate() {
+  return sql::ApplyMigrations(db_, kMessagingComponent, MessagingMigrations(db_.dialect()));
+}
 
 }  // namespace cohort::store

@@ -1,9 +1,9 @@
 #pragma once
 // The transactional outbox: a domain write inserts the messages it causes into `outbox` inside its own
-// transaction (WriteOutbox), so that both commit or neither does; a relay (queue/outbox_relay.hpp) reads them in
-// id order, publishes them and deletes them once the queue confirmed. The message id is "outbox-<row id>": a row
-// published twice (the relay died between publish and delete, or two relays raced) reaches the consumers twice
-// under one id, and their processed-message records drop the second copy.
+// transaction (WriteOutbox), so that both commit or neither does; a relay (queue/outbox_relay.hpp) reads them
+// in id order, publishes them and deletes them once the queue confirmed. The message id is "outbox-<row id>":
+// a row published twice (the relay died between publish and delete, or two relays raced) reaches the
+// consumers twice under one id, and their processed-message records drop the second copy.
 
 #include <cstdint>
 #include <span>

@@ -39,6 +39,8 @@ class RelationalStore {
 
   virtual Result<void> UpsertProducts(std::span<const domain::Product> products) = 0;
   virtual Result<domain::Product> GetProduct(std::string_view id) = 0;
+  // The products among `ids` that exist, in no particular order; one statement per 512 ids.
+  virtual Result<std::vector<domain::Product>> GetProducts(std::span<const std::string> ids) = 0;
   virtual Result<domain::Page<domain::Product>> ListProducts(const domain::ProductQuery& query) = 0;
 
   virtual Result<std::vector<domain::CountryStats>> UsersByCountry() = 0;

@@ -173,23 +173,18 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<std::vector<std::string>> ExistingUserIds(std::span<const std::string> ids) override {
-    // Lists are padded to a power of two (repeating the last id) so that few statement shapes get prepared.
-    constexpr std::size_t kChunk = 512;
     std::vector<std::string> found;
-    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
-    for (std::size_t start = 0; start < ids.size(); start += kChunk) {
-      const auto chunk = ids.subspan(start, std::min(kChunk, ids.size() - start));
-      std::string placeholders;
-      Params params;
-      const std::size_t padded = std::bit_ceil(chunk.size());
-      for (std::size_t i = 0; i < padded; ++i) {
-        params.emplace_back(chunk[std::min(i, chunk.size() - 1)]);
-        placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
-      }
-      COHORT_ASSIGN_OR_RETURN(Rows rows,
-                              lease->Execute(fmt::format("SELECT id FROM users WHERE id IN ({})", placeholders), params));
+    COHORT_TRY(SelectByIds("SELECT id FROM users WHERE id IN ({})", ids, [&](const Rows& rows) {
       for (std::size_t r = 0; r < rows.size(); ++r) found.push_back(rows.Text(r, 0));
-    }
+    }));
+    return found;
+  }
+
+  Result<std::vector<domain::Product>> GetProducts(std::span<const std::string> ids) override {
+    std::vector<domain::Product> found;
+    COHORT_TRY(SelectByIds("SELECT id, name, category, price FROM products WHERE id IN ({})", ids, [&](const Rows& rows) {
+      for (std::size_t r = 0; r < rows.size(); ++r) found.push_back(ProductFromRow(rows, r));
+    }));
     return found;
   }
 
@@ -326,6 +321,28 @@ class SqlRelationalStore final : public RelationalStore {
     u.created_at = rows.Text(r, 4);
     u.address = {rows.Text(r, 5), rows.Text(r, 6), rows.Text(r, 7), rows.Text(r, 8), rows.Text(r, 9)};
     return u;
+  }
+
+  // Runs `sql_template` (with "{}" where the IN list goes) over `ids` in chunks of 512 and hands each result to
+  // `take`. Lists are padded to a power of two (repeating the last id) so that few statement shapes get prepared.
+  template <typename Take>
+  Result<void> SelectByIds(std::string_view sql_template, std::span<const std::string> ids, Take&& take) {
+    constexpr std::size_t kChunk = 512;
+    if (ids.empty()) return {};
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    for (std::size_t start = 0; start < ids.size(); start += kChunk) {
+      const auto chunk = ids.subspan(start, std::min(kChunk, ids.size() - start));
+      std::string placeholders;
+      Params params;
+      const std::size_t padded = std::bit_ceil(chunk.size());
+      for (std::size_t i = 0; i < padded; ++i) {
+        params.emplace_back(chunk[std::min(i, chunk.size() - 1)]);
+        placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
+      }
+      COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(fmt::format(fmt::runtime(sql_template), placeholders), params));
+      take(rows);
+    }
+    return {};
   }
 
   static domain::Product ProductFromRow(const Rows& rows, std::size_t r) {

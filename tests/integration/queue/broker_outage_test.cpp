@@ -15,7 +15,8 @@ namespace {
 class BrokerVhost {
  public:
   BrokerVhost() : name_(UniqueName("cohort-outage-")) {
-    ok_ = BrokerCtl("add_vhost " + name_) && BrokerCtl(fmt::format("set_permissions -p {} guest '.*' '.*' '.*'", name_));
+    ok_ = BrokerCtl("add_vhost " + name_) &&
+          BrokerCtl(fmt::format("set_permissions -p {} guest '.*' '.*' '.*'", name_));
   }
   ~BrokerVhost() { BrokerCtl("delete_vhost " + name_); }
   bool ok() const { return ok_; }
@@ -34,10 +35,17 @@ class BrokerVhost {
 json EventsFor(int first_user, int users, const std::string& tag) {
   json events = json::array();
   for (int i = first_user; i < first_user + users; ++i) {
-    events.push_back({{"event_id", fmt::format("{}-v{}", tag, i)}, {"user_id", fmt::format("o{}", i)},
-                      {"type", "view"}, {"product_id", "p1"}, {"ts", "2026-03-01T10:00:00Z"}});
-    events.push_back({{"event_id", fmt::format("{}-b{}", tag, i)}, {"user_id", fmt::format("o{}", i)},
-                      {"type", "purchase"}, {"product_id", "p1"}, {"price", 4}, {"ts", "2026-03-02T10:00:00Z"}});
+    events.push_back({{"event_id", fmt::format("{}-v{}", tag, i)},
+                      {"user_id", fmt::format("o{}", i)},
+                      {"type", "view"},
+                      {"product_id", "p1"},
+                      {"ts", "2026-03-01T10:00:00Z"}});
+    events.push_back({{"event_id", fmt::format("{}-b{}", tag, i)},
+                      {"user_id", fmt::format("o{}", i)},
+                      {"type", "purchase"},
+                      {"product_id", "p1"},
+                      {"price", 4},
+                      {"ts", "2026-03-02T10:00:00Z"}});
   }
   return events;
 }
@@ -56,7 +64,8 @@ TEST(BrokerOutageTest, OutboxHoldsMessagesWhileTheBrokerIsDownAndDeliversEachOnc
 
   // Before the outage: the path works end to end.
   constexpr int kBefore = 5;
-  for (int i = 0; i < kBefore; ++i) ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("o{}", i)).dump()).status, 201);
+  for (int i = 0; i < kBefore; ++i)
+    ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("o{}", i)).dump()).status, 201);
   ASSERT_EQ(server.Post("/api/events", EventsFor(0, kBefore, "before").dump()).status, 200);
   ASSERT_TRUE(Eventually([&] { return QueryInt(dir, "SELECT COUNT(*) FROM notifications") == kBefore; }))
       << server.Log() << worker.Log();
@@ -81,19 +90,27 @@ TEST(BrokerOutageTest, OutboxHoldsMessagesWhileTheBrokerIsDownAndDeliversEachOnc
   ASSERT_TRUE(Eventually([&] {
     return QueryInt(dir, "SELECT COUNT(*) FROM outbox") == 0 &&
            QueryInt(dir, "SELECT COUNT(*) FROM notifications") == kUsers &&
-           QueryInt(dir, "SELECT COALESCE(SUM(events), 0) FROM user_event_counters") == 2 * (kUsers + kBefore);
-  })) << server.Log() << worker.Log();
+           QueryInt(dir, "SELECT COALESCE(SUM(events), 0) FROM user_event_counters") ==
+               2 * (kUsers + kBefore);
+  })) << server.Log()
+      << worker.Log();
 
   // Written: one user.created per user; one event.ingested per user and batch (three batches: kBefore users,
-  // kDuring users, kBefore users again). Published: every one, each processed once.
+  // kDuring users, kBefore users again). Published (by the relays of serve and of the worker, which share the
+  // outbox): every one, each processed once.
   const std::int64_t written = kUsers + (kBefore + kDuring + kBefore);
-  EXPECT_EQ(server.Get("/api/admin/queues").Json()["outbox"]["relayed_total"], written);
-  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM processed_messages WHERE consumer = 'notifications'"), kUsers);
+  EXPECT_LE(server.Get("/api/admin/queues").Json()["outbox"]["relayed_total"].get<std::int64_t>(), written);
+  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM processed_messages"), written);
+  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM processed_messages WHERE consumer = 'notifications'"),
+            kUsers);
   EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM processed_messages WHERE consumer = 'user-counters'"),
             kBefore + kDuring + kBefore);
   EXPECT_EQ(QueryInt(dir, "SELECT COUNT(DISTINCT user_id) FROM notifications"), kUsers);
   EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM user_event_counters"), kUsers);
-  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM user_event_counters WHERE user_id < 'o5' AND events <> 4"), 0);
+  EXPECT_EQ(QueryInt(dir,
+                     "SELECT COUNT(*) FROM user_event_counters WHERE user_id IN ('o0', 'o1', 'o2', 'o3', "
+                     "'o4') AND events = 4"),
+            kBefore);
   EXPECT_EQ(QueryInt(dir, "SELECT SUM(purchases) FROM user_event_counters"), kUsers + kBefore);
   EXPECT_EQ(server.Get("/api/admin/queues").Json()["available"], true);
   EXPECT_EQ(worker.Stop(), 0);

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for the tests that drive messaging through the real binary: request bodies, fast messaging settings,
-// reading the SQLite database of a data folder, the admin view of one queue, and `cohort worker` as a child.
+// Helpers for the tests that drive messaging through the real binary: request bodies, fast messaging
+// settings, reading the SQLite database of a data folder, the admin view of one queue, and `cohort worker` as
+// a child.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,12 +11,12 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "integration/queue/queue_backends.hpp"
 #include "integration/server_harness.hpp"
@@ -30,7 +31,10 @@ inline json UserBody(const std::string& id) {
           {"name", "Name " + id},
           {"email", id + "@example.com"},
           {"address",
-           {{"street", "1 Main St"}, {"postal_code", "01001"}, {"city", "Kyiv"}, {"country", "UA"},
+           {{"street", "1 Main St"},
+            {"postal_code", "01001"},
+            {"city", "Kyiv"},
+            {"country", "UA"},
             {"country_name", "Ukraine"}}}};
 }
 
@@ -75,9 +79,22 @@ inline std::set<std::string> UserIdsOf(const std::vector<std::string>& bodies) {
 class WorkerProcess {
  public:
   WorkerProcess(const std::string& data_dir, const NameValues& env) : log_(dir_.path() + "/worker.log") {
+    // As ServerProcess does: `env` overrides the current environment in order; an empty value unsets.
+    std::map<std::string, std::string> variables;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry(*e);
+      const auto eq = entry.find('=');
+      if (eq != std::string::npos) variables[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    for (const auto& [name, value] : env) {
+      if (value.empty()) {
+        variables.erase(name);
+      } else {
+        variables[name] = value;
+      }
+    }
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
+    for (const auto& [name, value] : variables) env_strings.push_back(name + "=" + value);
     std::vector<std::string> args = {COHORT_BINARY, "worker", "--data-dir", data_dir};
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());

@@ -1,10 +1,10 @@
 // Messaging through the real binary with the embedded queue: the outbox feeds the consumers exactly once, the
-// welcome webhook is retried and dead-lettered, the admin API lists, replays and drops dead letters, a SIGKILL
-// loses no message, and `cohort worker` runs the consumers when serve does not.
-
-#include <set>
+// welcome webhook is retried and dead-lettered, the admin API lists, replays and drops dead letters, a
+// SIGKILL loses no message, and `cohort worker` runs the consumers when serve does not.
 
 #include <fmt/format.h>
+
+#include <set>
 
 #include "integration/queue/messaging_process.hpp"
 #include "integration/queue/webhook_endpoint.hpp"
@@ -15,13 +15,22 @@ namespace {
 TEST(MessagingServeTest, OutboxFeedsEveryConsumerExactlyOnce) {
   ServerProcess server({.args = {}, .env = FastMessaging(), .data_dir = {}});
   constexpr int kUsers = 25;
-  for (int i = 0; i < kUsers; ++i) ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("u{}", i)).dump()).status, 201);
+  for (int i = 0; i < kUsers; ++i)
+    ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("u{}", i)).dump()).status, 201);
   json events = json::array();
   for (int i = 0; i < kUsers; ++i) {
-    events.push_back({{"event_id", fmt::format("v{}", i)}, {"user_id", fmt::format("u{}", i)}, {"type", "view"},
-                      {"product_id", "p1"}, {"ts", "2026-03-01T10:00:00Z"}});
-    events.push_back({{"event_id", fmt::format("b{}", i)}, {"user_id", fmt::format("u{}", i)}, {"type", "purchase"},
-                      {"product_id", "p1"}, {"price", 10}, {"quantity", 2}, {"ts", "2026-03-02T10:00:00Z"}});
+    events.push_back({{"event_id", fmt::format("v{}", i)},
+                      {"user_id", fmt::format("u{}", i)},
+                      {"type", "view"},
+                      {"product_id", "p1"},
+                      {"ts", "2026-03-01T10:00:00Z"}});
+    events.push_back({{"event_id", fmt::format("b{}", i)},
+                      {"user_id", fmt::format("u{}", i)},
+                      {"type", "purchase"},
+                      {"product_id", "p1"},
+                      {"price", 10},
+                      {"quantity", 2},
+                      {"ts", "2026-03-02T10:00:00Z"}});
   }
   ASSERT_EQ(server.Post("/api/events", events.dump()).status, 200);
   // The same batch again: all duplicates, so it must cause no message and no count.
@@ -42,7 +51,8 @@ TEST(MessagingServeTest, OutboxFeedsEveryConsumerExactlyOnce) {
   const json queues = server.Get("/api/admin/queues").Json();
   EXPECT_EQ(queues["backend"], "sqlite");
   EXPECT_EQ(queues["outbox"]["pending"], 0);
-  EXPECT_EQ(queues["outbox"]["relayed_total"], 2 * kUsers);  // one user.created and one event.ingested per user
+  EXPECT_EQ(queues["outbox"]["relayed_total"],
+            2 * kUsers);  // one user.created and one event.ingested per user
   const json notifications = QueueEntry(server, "notifications");
   ASSERT_FALSE(notifications.is_null()) << queues.dump();
   EXPECT_EQ(notifications["published_total"], kUsers);
@@ -54,10 +64,10 @@ TEST(MessagingServeTest, OutboxFeedsEveryConsumerExactlyOnce) {
 
 TEST(MessagingServeTest, WebhookFailingThreeTimesIsRetriedUntilItSucceeds) {
   WebhookEndpoint endpoint(3);
-  ServerProcess server({.args = {},
-                        .env = FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()},
-                                              {"COHORT_QUEUE_MAX_ATTEMPTS", "5"}}),
-                        .data_dir = {}});
+  ServerProcess server(
+      {.args = {},
+       .env = FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()}, {"COHORT_QUEUE_MAX_ATTEMPTS", "5"}}),
+       .data_dir = {}});
   ASSERT_EQ(server.Post("/api/users", UserBody("w1").dump()).status, 201);
   ASSERT_TRUE(Eventually([&] { return endpoint.accepted().size() == 1; })) << server.Log();
   EXPECT_EQ(endpoint.requests(), 4);
@@ -76,10 +86,10 @@ TEST(MessagingServeTest, WebhookFailingThreeTimesIsRetriedUntilItSucceeds) {
 TEST(MessagingServeTest, WebhookThatKeepsFailingIsDeadLetteredThenReplayedOrDropped) {
   WebhookEndpoint endpoint(0);
   endpoint.set_failing_forever(true);
-  ServerProcess server({.args = {},
-                        .env = FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()},
-                                              {"COHORT_QUEUE_MAX_ATTEMPTS", "3"}}),
-                        .data_dir = {}});
+  ServerProcess server(
+      {.args = {},
+       .env = FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()}, {"COHORT_QUEUE_MAX_ATTEMPTS", "3"}}),
+       .data_dir = {}});
   ASSERT_EQ(server.Post("/api/users", UserBody("d1").dump()).status, 201);
   ASSERT_EQ(server.Post("/api/users", UserBody("d2").dump()).status, 201);
   json items;
@@ -122,7 +132,8 @@ TEST(MessagingServeTest, SigkillMidRunLosesNoMessage) {
   // A slow webhook keeps messages leased and in the outbox when the process is killed.
   WebhookEndpoint endpoint(0, std::chrono::milliseconds(15));
   TempDir data;
-  const NameValues env = FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()}, {"COHORT_QUEUE_PREFETCH", "8"}});
+  const NameValues env =
+      FastMessaging({{"COHORT_WEBHOOK_URL", endpoint.url()}, {"COHORT_QUEUE_PREFETCH", "8"}});
   constexpr int kUsers = 120;
   std::set<std::string> expected;
   {
@@ -153,7 +164,8 @@ TEST(MessagingServeTest, WorkerRunsTheConsumersWhenServeDoesNot) {
   TempDir data;
   const NameValues env = FastMessaging({{"COHORT_QUEUE_SERVE_CONSUMERS", "off"}});
   ServerProcess server({.args = {}, .env = env, .data_dir = data.path()});
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("c{}", i)).dump()).status, 201);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("c{}", i)).dump()).status, 201);
   // Relayed by serve, but nobody consumes them yet.
   ASSERT_TRUE(Eventually([&] { return QueueEntry(server, "notifications")["ready"] == 5; })) << server.Log();
   EXPECT_EQ(QueryInt(data.path(), "SELECT COUNT(*) FROM notifications"), 0);

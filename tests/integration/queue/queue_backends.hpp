@@ -1,9 +1,12 @@
 #pragma once
-// One parameterised test body per suite, run against every message-queue backend: "sqlite" (the embedded queue,
-// a file in a temporary folder) and "rabbitmq" (the broker that `make test` starts, COHORT_TEST_AMQP_URL; the
-// cases FAIL when it is not set, they are never skipped). The queue is opened through app::OpenMessageQueue, the
-// one place that chooses the backend. Every test uses queue names and message types of its own, so tests sharing
-// one broker never see each other's messages.
+// One parameterised test body per suite, run against every message-queue backend: "sqlite" (the embedded
+// queue, a file in a temporary folder) and "rabbitmq" (the broker that `make test` starts,
+// COHORT_TEST_AMQP_URL; the cases FAIL when it is not set, they are never skipped). The queue is opened
+// through app::OpenMessageQueue, the one place that chooses the backend. Every test uses queue names and
+// message types of its own, so tests sharing one broker never see each other's messages.
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -12,9 +15,6 @@
 #include <random>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "app/config.hpp"
 #include "app/messaging.hpp"
@@ -37,9 +37,10 @@ inline std::string UniqueName(std::string_view stem) {
   return fmt::format("{}{:08x}", stem, static_cast<std::uint32_t>(random()));
 }
 
-// Polls `done` every 20 ms for up to `limit`; true once it holds. A generous limit, only so that a broken backend
-// ends the test instead of hanging it: nothing is measured.
-inline bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+// Polls `done` every 20 ms for up to `limit`; true once it holds. A generous limit, only so that a broken
+// backend ends the test instead of hanging it: nothing is measured.
+inline bool Eventually(const std::function<bool()>& done,
+                       std::chrono::seconds limit = std::chrono::seconds(60)) {
   const auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
     if (done()) return true;
@@ -88,7 +89,7 @@ class QueueBackendTest : public ::testing::TestWithParam<std::string> {
 
 inline std::string QueueBackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
-#define COHORT_INSTANTIATE_FOR_QUEUES(Suite)                                          \
+#define COHORT_INSTANTIATE_FOR_QUEUES(Suite)                                       \
   INSTANTIATE_TEST_SUITE_P(Queues, Suite, ::testing::Values("sqlite", "rabbitmq"), \
                            ::cohort::testing::QueueBackendName)
 

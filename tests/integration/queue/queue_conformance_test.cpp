@@ -1,6 +1,7 @@
 // The MessageQueue contract (queue/message_queue.hpp) and the consumer runtime (queue/consumer_runtime.hpp),
-// on every backend: round trip, topic routing, retry then success, retry exhaustion into the dead-letter queue,
-// replay and drop, redelivery of what a dead consumer held, and duplicates dropped by processed-message records.
+// on every backend: round trip, topic routing, retry then success, retry exhaustion into the dead-letter
+// queue, replay and drop, redelivery of what a dead consumer held, and duplicates dropped by
+// processed-message records.
 
 #include <atomic>
 #include <map>
@@ -117,7 +118,8 @@ TEST_P(QueueConformanceTest, RoutesByTopicPatternOneCopyPerQueue) {
   const std::string narrow = Queue("narrow");
   const std::string wide = Queue("wide");
   ASSERT_TRUE(queue_->DeclareQueue({narrow, {Type("a.*")}}));
-  ASSERT_TRUE(queue_->DeclareQueue({wide, {prefix_ + ".#", Type("a.x")}}));  // two matching patterns: one copy
+  ASSERT_TRUE(
+      queue_->DeclareQueue({wide, {prefix_ + ".#", Type("a.x")}}));  // two matching patterns: one copy
   const std::vector<queue::OutgoingMessage> batch = {Message(Type("a.x"), 1), Message(Type("b.y"), 2),
                                                      Message(Type("a.x.deeper"), 3)};
   ASSERT_TRUE(queue_->Publish(batch));
@@ -161,7 +163,8 @@ TEST_P(QueueConformanceTest, HandlerFailingTwiceSucceedsOnTheThirdAttempt) {
   EXPECT_EQ(totals.dead_lettered, 0u);
   for (const auto& m : batch) EXPECT_EQ(consumer->Calls(m.id), 3) << m.id;
   for (const auto& d : consumer->Seen()) {
-    const std::map<int, std::string> expected_error = {{1, ""}, {2, "flaky failure 1"}, {3, "flaky failure 2"}};
+    const std::map<int, std::string> expected_error = {
+        {1, ""}, {2, "flaky failure 1"}, {3, "flaky failure 2"}};
     ASSERT_TRUE(expected_error.count(d.attempt)) << d.attempt;
     EXPECT_EQ(d.last_error, expected_error.at(d.attempt)) << "attempt " << d.attempt;
   }
@@ -222,8 +225,9 @@ TEST_P(QueueConformanceTest, ExhaustedRetriesDeadLetterWithTheErrorAndReplayIsPr
 }
 
 TEST_P(QueueConformanceTest, RejectDeadLettersAtOnceAndDropRemovesIt) {
-  auto consumer = std::make_shared<ScriptedConsumer>(Queue("picky"), std::vector<std::string>{Type("picky")},
-                                                     [](const Delivery&, int) { return HandlerResult::Reject("bad"); });
+  auto consumer =
+      std::make_shared<ScriptedConsumer>(Queue("picky"), std::vector<std::string>{Type("picky")},
+                                         [](const Delivery&, int) { return HandlerResult::Reject("bad"); });
   queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(5));
   runtime.Add(consumer);
   runtime.Start();
@@ -250,7 +254,8 @@ TEST_P(QueueConformanceTest, RejectDeadLettersAtOnceAndDropRemovesIt) {
 TEST_P(QueueConformanceTest, DeliveryHeldByADeadConsumerIsDeliveredAgainAndProcessedOnce) {
   const std::string name = Queue("fragile");
   ASSERT_TRUE(queue_->DeclareQueue({name, {Type("fragile")}}));
-  const std::vector<queue::OutgoingMessage> batch = {Message(Type("fragile"), 1), Message(Type("fragile"), 2)};
+  const std::vector<queue::OutgoingMessage> batch = {Message(Type("fragile"), 1),
+                                                     Message(Type("fragile"), 2)};
   ASSERT_TRUE(queue_->Publish(batch));
 
   // A consumer takes both and dies before settling either; it had finished the work of the first (its
@@ -267,8 +272,9 @@ TEST_P(QueueConformanceTest, DeliveryHeldByADeadConsumerIsDeliveredAgainAndProce
     ASSERT_TRUE(processed_->Record(name, batch[0].id));
   }
 
-  auto consumer = std::make_shared<ScriptedConsumer>(name, std::vector<std::string>{Type("fragile")},
-                                                     [](const Delivery&, int) { return HandlerResult::Ack(); });
+  auto consumer =
+      std::make_shared<ScriptedConsumer>(name, std::vector<std::string>{Type("fragile")},
+                                         [](const Delivery&, int) { return HandlerResult::Ack(); });
   queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(5));
   runtime.Add(consumer);
   runtime.Start();

@@ -1,7 +1,7 @@
 #pragma once
 // A tiny HTTP endpoint for webhook tests: one thread accepting on 127.0.0.1 (a free port), one request per
-// connection, each answered after `delay`. It answers 500 to the first `failures` requests, then 200 (or 500 while
-// failing_forever is set), and keeps the body of every request it answered 200.
+// connection, each answered after `delay`. It answers 500 to the first `failures` requests, then 200 (or 500
+// while failing_forever is set), and keeps the body of every request it answered 200.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -99,8 +99,9 @@ class WebhookEndpoint {
       std::lock_guard lock(mutex_);
       accepted_.push_back(request.substr(body_start, length));
     }
-    const std::string response = fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                      : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const std::string response =
+        fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+             : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     (void)!write(fd, response.data(), response.size());
   }
 

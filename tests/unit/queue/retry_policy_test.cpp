@@ -1,12 +1,14 @@
 // The retry decision shared by every backend, topic matching as a RabbitMQ topic exchange does it, and the
 // messages that domain writes cause.
 
+#include "queue/retry_policy.hpp"
+
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "domain/messages.hpp"
 #include "queue/message_queue.hpp"
-#include "queue/retry_policy.hpp"
 
 namespace cohort::queue {
 namespace {
@@ -14,7 +16,8 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(RetryPolicyTest, BackoffDoublesWithJitterInTheUpperHalfAndStopsAtTheCap) {
-  const RetryPolicy policy{.max_attempts = 10, .base_delay = milliseconds(100), .max_delay = milliseconds(1000)};
+  const RetryPolicy policy{
+      .max_attempts = 10, .base_delay = milliseconds(100), .max_delay = milliseconds(1000)};
   std::mt19937_64 random(42);
   for (int attempt = 1; attempt <= 8; ++attempt) {
     const std::int64_t whole = std::min<std::int64_t>(100LL << (attempt - 1), 1000);
@@ -32,7 +35,8 @@ TEST(RetryPolicyTest, BackoffDoublesWithJitterInTheUpperHalfAndStopsAtTheCap) {
 
 TEST(RetryPolicyTest, ZeroBaseMeansNoDelay) {
   std::mt19937_64 random(1);
-  EXPECT_EQ(BackoffDelay({.max_attempts = 3, .base_delay = milliseconds(0), .max_delay = milliseconds(0)}, 3, random),
+  EXPECT_EQ(BackoffDelay({.max_attempts = 3, .base_delay = milliseconds(0), .max_delay = milliseconds(0)}, 3,
+                         random),
             milliseconds(0));
 }
 
@@ -54,8 +58,9 @@ TEST(RetryPolicyTest, ErrorsThatMayPassAreRetriedTheOthersRejected) {
   EXPECT_EQ(HandlerResult::FromError({ErrorCode::kDeadlineExceeded, "slow", {}}).outcome, Outcome::kRetry);
   EXPECT_EQ(HandlerResult::FromError(Error::Internal("bug")).outcome, Outcome::kRetry);
   EXPECT_EQ(HandlerResult::FromError(Error::InvalidArgument("bad")).outcome, Outcome::kReject);
-  EXPECT_EQ(HandlerResult::FromError({ErrorCode::kFailedPrecondition, "the webhook answered 404", {}}).outcome,
-            Outcome::kReject);
+  EXPECT_EQ(
+      HandlerResult::FromError({ErrorCode::kFailedPrecondition, "the webhook answered 404", {}}).outcome,
+      Outcome::kReject);
   EXPECT_EQ(HandlerResult::FromError(Error::Unavailable("socket closed")).error,
             "a backing store is unavailable: socket closed");
 }
@@ -78,17 +83,19 @@ TEST(TopicMatchesTest, WordsStarAndHashAsOnATopicExchange) {
 TEST(DomainMessagesTest, EventIngestedSumsTheStoredEventsPerUser) {
   std::vector<domain::Event> events(4);
   events[0] = {.event_id = "1", .user_id = "a", .type = "view", .ts_micros = 5};
-  events[1] = {.event_id = "2", .user_id = "b", .type = "purchase", .price = 2.5, .quantity = 2, .ts_micros = 9};
+  events[1] = {
+      .event_id = "2", .user_id = "b", .type = "purchase", .price = 2.5, .quantity = 2, .ts_micros = 9};
   events[2] = {.event_id = "3", .user_id = "a", .type = "purchase", .price = 10, .ts_micros = 3};
   events[3] = {.event_id = "4", .user_id = "a", .type = "purchase", .ts_micros = 7};  // no price
   const auto messages = domain::EventIngestedMessages(events);
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].type, "event.ingested");
-  EXPECT_EQ(nlohmann::json::parse(messages[0].payload),
-            nlohmann::json::parse(
-                R"({"user_id":"a","events":3,"purchases":2,"revenue":10.0,"last_ts_micros":7})"));
-  EXPECT_EQ(nlohmann::json::parse(messages[1].payload),
-            nlohmann::json::parse(R"({"user_id":"b","events":1,"purchases":1,"revenue":5.0,"last_ts_micros":9})"));
+  EXPECT_EQ(
+      nlohmann::json::parse(messages[0].payload),
+      nlohmann::json::parse(R"({"user_id":"a","events":3,"purchases":2,"revenue":10.0,"last_ts_micros":7})"));
+  EXPECT_EQ(
+      nlohmann::json::parse(messages[1].payload),
+      nlohmann::json::parse(R"({"user_id":"b","events":1,"purchases":1,"revenue":5.0,"last_ts_micros":9})"));
   EXPECT_TRUE(domain::EventIngestedMessages({}).empty());
 }
 

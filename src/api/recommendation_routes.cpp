@@ -1,0 +1,234 @@
+#include "api/recommendation_routes.hpp"
+
+#include <charconv>
+#include <future>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "api/json_codec.hpp"
+#include "api/request_params.hpp"
+#include "api/route_handler.hpp"
+#include "common/time.hpp"
+#include "domain/validation.hpp"
+
+namespace cohort::api {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+constexpr std::size_t kMaxLimit = 100;
+
+std::int64_t Micros(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+struct Query {
+  analytics::RecommendQuery recommend;
+  bool explain = false;
+};
+
+Result<std::vector<std::string>> IdList(const HttpRequest& request, std::string_view name) {
+  std::vector<std::string> out;
+  for (std::string_view value : request.QueryAll(name)) {
+    if (!domain::IsValidId(value))
+      return Error::InvalidArgument(fmt::format("query parameter '{}' must be 1-64 characters of [A-Za-z0-9_.:-]", name));
+    out.emplace_back(value);
+  }
+  return out;
+}
+
+Result<Query> ParseQuery(const HttpRequest& request) {
+  COHORT_TRY(CheckQueryNames(request, {"limit", "category", "exclude_category", "exclude", "explain"}));
+  Query q;
+  if (auto limit = request.Query("limit")) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc{} || end != limit->data() + limit->size() || n < 1 || n > kMaxLimit)
+      return Error::InvalidArgument(fmt::format("query parameter 'limit' must be an integer from 1 to {}", kMaxLimit));
+    q.recommend.limit = n;
+  }
+  for (std::string_view name : {"category", "exclude_category"}) {
+    for (std::string_view value : request.QueryAll(name)) {
+      if (value.empty() || value.size() > 200)
+        return Error::InvalidArgument(fmt::format("query parameter '{}' must be 1-200 characters", name));
+      (name == "category" ? q.recommend.categories : q.recommend.exclude_categories).emplace_back(value);
+    }
+  }
+  COHORT_ASSIGN_OR_RETURN(q.recommend.exclude_products, IdList(request, "exclude"));
+  if (auto explain = request.Query("explain")) {
+    if (*explain != "true" && *explain != "false")
+      return Error::InvalidArgument("query parameter 'explain' must be true or false");
+    q.explain = *explain == "true";
+  }
+  return q;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += fmt::format("{}:{},", item.size(), item);  // length-prefixed: unambiguous
+  return out;
+}
+
+// The cache holds "<segment> <product id> <product id> ...\n<answer JSON>": the first line is what
+// recommendation.served reports, readable without parsing the answer.
+struct CachedAnswer {
+  std::string_view segment;
+  std::vector<std::string> product_ids;
+  std::string_view body;
+};
+
+CachedAnswer SplitCached(std::string_view value) {
+  CachedAnswer out;
+  const auto newline = value.find('\n');
+  std::string_view head = value.substr(0, newline);
+  out.body = newline == std::string_view::npos ? std::string_view() : value.substr(newline + 1);
+  std::size_t start = 0;
+  while (start <= head.size()) {
+    const auto space = std::min(head.find(' ', start), head.size());
+    const auto word = head.substr(start, space - start);
+    if (start == 0) {
+      out.segment = word;
+    } else if (!word.empty()) {
+      out.product_ids.emplace_back(word);
+    }
+    start = space + 1;
+  }
+  return out;
+}
+
+class StepTimer {
+ public:
+  void Record(std::string step, std::string source) {
+    const auto now = Steady::now();
+    steps_.push_back({{"step", std::move(step)},
+                      {"source", std::move(source)},
+                      {"micros", std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count()}});
+    last_ = now;
+  }
+  Json steps() const { return steps_; }
+
+ private:
+  Steady::time_point last_ = Steady::now();
+  Json steps_ = Json::array();
+};
+
+// Reads the user's events on a thread of its own, so that a slow store costs the request at most `deadline`.
+// The thread keeps running after a timeout and its result is dropped.
+Result<std::optional<std::vector<domain::Event>>> EventsWithin(store::EventStore& events, store::EventQuery query,
+                                                               std::chrono::milliseconds deadline) {
+  auto promise = std::make_shared<std::promise<Result<std::vector<domain::Event>>>>();
+  auto future = promise->get_future();
+  std::thread([&events, query = std::move(query), promise] { promise->set_value(events.UserEvents(query)); }).detach();
+  if (future.wait_for(deadline) != std::future_status::ready) return std::optional<std::vector<domain::Event>>();
+  COHORT_ASSIGN_OR_RETURN(auto got, future.get());
+  return std::optional<std::vector<domain::Event>>(std::move(got));
+}
+
+}  // namespace
+
+void AddRecommendationRoutes(Router& router, store::RelationalStore& relational, store::EventStore& events,
+                             cache::TieredCache& cache, ModelSource model, PublishServed publish,
+                             RecommendationRoutesOptions options) {
+  router.Add(
+      "GET", "/api/users/{id}/personalized-recommendations",
+      Handle([&relational, &events, &cache, model, publish, options](const HttpRequest& req) -> Result<HttpResponse> {
+        COHORT_ASSIGN_OR_RETURN(const std::string id, IdParam(req, "user"));
+        COHORT_ASSIGN_OR_RETURN(const Query query, ParseQuery(req));
+        const auto current = model();
+        const std::string version = current ? current->version : "none";
+        const std::string name =
+            fmt::format("{}|{}|{}|{}|{}", version, query.recommend.limit, Joined(query.recommend.categories),
+                        Joined(query.recommend.exclude_categories), Joined(query.recommend.exclude_products));
+
+        StepTimer timer;
+        std::string degraded_answer;  // set when the events missed their deadline: served, never cached
+        auto compute = [&]() -> Result<std::string> {
+          timer.Record("cache", "miss");
+          COHORT_ASSIGN_OR_RETURN(const domain::User user, relational.GetUser(id));
+          const analytics::UserProfile profile = ProfileOf(user);
+          timer.Record("user", std::string(relational.backend()));
+          COHORT_ASSIGN_OR_RETURN(
+              auto history, EventsWithin(events, {.user_id = id, .limit = options.user_events_limit},
+                                         options.events_deadline));
+          const bool degraded = !history.has_value();
+          timer.Record("events", degraded ? "deadline" : std::string(events.backend()));
+          const std::vector<domain::Event> none;
+          const std::vector<domain::Event>& used = degraded ? none : *history;
+          const auto now = Clock::now();
+          const analytics::Insight insight =
+              analytics::ScoreUser(current.get(), profile, used, Micros(now), options.engine);
+          std::vector<analytics::Recommendation> recs;
+          if (current)
+            recs = current->recommender.Recommend({used, profile.country, profile.country_name, Micros(now)},
+                                                  query.recommend);
+          timer.Record("analytics", current ? "model " + current->version : "defaults");
+          std::vector<std::string> ids;
+          for (const auto& r : recs) ids.push_back(r.product_id);
+          COHORT_ASSIGN_OR_RETURN(auto products, relational.GetProducts(ids));
+          std::unordered_map<std::string_view, const domain::Product*> by_id;
+          for (const auto& p : products) by_id.emplace(p.id, &p);
+          Json items = Json::array();
+          std::string head(analytics::SegmentName(insight.segment));
+          for (const auto& r : recs) {
+            const auto it = by_id.find(r.product_id);
+            const domain::Product* p = it == by_id.end() ? nullptr : it->second;
+            items.push_back({{"product_id", r.product_id},
+                             {"name", p ? Json(p->name) : Json(nullptr)},
+                             {"category", p ? p->category : r.category},
+                             {"price", p ? Json(p->price) : Json(nullptr)},
+                             {"score", r.score},
+                             {"reason", r.reason}});
+            head += ' ' + r.product_id;
+          }
+          const Json body = {{"user",
+                              {{"id", user.id},
+                               {"name", user.name},
+                               {"city", user.address.city},
+                               {"country", user.address.country_code}}},
+                             {"segment", analytics::SegmentName(insight.segment)},
+                             {"offer", analytics::SegmentOffer(insight.segment)},
+                             {"churn_risk", insight.churn_risk},
+                             {"p_alive", insight.p_alive ? Json(*insight.p_alive) : Json(nullptr)},
+                             {"ltv", {{"value", insight.ltv().value}, {"method", insight.ltv().method}}},
+                             {"recommendations", std::move(items)},
+                             {"model_version", current ? Json(current->version) : Json(nullptr)},
+                             {"generated_at", FormatRfc3339(now)},
+                             {"degraded", degraded}};
+          std::string value = head + '\n' + body.dump();
+          if (degraded) {
+            degraded_answer = std::move(value);
+            return Error{ErrorCode::kDeadlineExceeded, "events deadline", "events deadline"};
+          }
+          return value;
+        };
+
+        auto found = cache.GetOrCompute({"recs", id, name}, options.ttl, compute);
+        std::string source;
+        std::string value;
+        if (found) {
+          source = found->source == cache::Source::kComputed ? "miss" : std::string(cache::SourceName(found->source));
+          value = std::move(found->value);
+          if (found->source != cache::Source::kComputed) timer.Record("cache", source);
+        } else if (!degraded_answer.empty()) {
+          source = "miss";
+          value = std::move(degraded_answer);
+        } else {
+          return std::move(found).error();
+        }
+        const CachedAnswer answer = SplitCached(value);
+        publish(domain::RecommendationServedMessage(id, answer.segment, answer.product_ids));
+        HttpResponse response{200, std::string(answer.body), "application/json", {}};
+        if (query.explain) {
+          timer.Record("publish", "outbox");
+          Json body = Json::parse(response.body);
+          body["explain"] = {{"steps", timer.steps()}};
+          response.body = body.dump();
+        }
+        response.headers.emplace_back("X-Cache", source);
+        return response;
+      }));
+}
+
+}  // namespace cohort::api
