@@ -93,7 +93,8 @@ Fixture& Setup() {
     if (!model) Fail("training", model.error());
     fx.model = std::move(*model);
 
-    fx.folder = std::filesystem::temp_directory_path() / ("cohort-engine-bench-" + std::to_string(::getpid()));
+    fx.folder =
+        std::filesystem::temp_directory_path() / ("cohort-engine-bench-" + std::to_string(::getpid()));
     std::filesystem::create_directories(fx.folder);
     auto opened = store::OpenSqlEventStore((fx.folder / "events.db").string(), "", 1);
     if (!opened) Fail("opening the store", opened.error());
@@ -181,8 +182,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const char* name : {"BM_FullAnswer", "BM_FullAnswerNoModel"}) {
       const auto found = figures_.find(name);
       if (found == figures_.end()) continue;
-      std::printf("%-21s %.2fx (wall) %.2fx (cpu) BM_ReadUserEvents\n", name, found->second.first / base->second.first,
-                  found->second.second / base->second.second);
+      std::printf("%-21s %.2fx (wall) %.2fx (cpu) BM_ReadUserEvents\n", name,
+                  found->second.first / base->second.first, found->second.second / base->second.second);
     }
   }
 

@@ -1,5 +1,7 @@
 #include "api/metrics.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,14 +11,12 @@
 #include <tuple>
 #include <utility>
 
-#include <fmt/format.h>
-
 namespace cohort::api {
 namespace {
 
 // Methods outside this list share "OTHER", so that a client cannot mint series with made-up methods.
-constexpr std::array<std::string_view, 8> kMethods = {"OTHER", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                                      "OPTIONS"};
+constexpr std::array<std::string_view, 8> kMethods = {"OTHER", "GET",   "HEAD",   "POST",
+                                                      "PUT",   "PATCH", "DELETE", "OPTIONS"};
 
 int MethodIndex(std::string_view method) {
   for (std::size_t i = 1; i < kMethods.size(); ++i)
@@ -35,7 +35,8 @@ std::atomic<std::uint64_t> g_store_errors{0};
 std::string FormatValue(double value) {
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   if (std::isnan(value)) return "NaN";
-  if (value == std::floor(value) && std::fabs(value) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(value));
+  if (value == std::floor(value) && std::fabs(value) < 1e15)
+    return fmt::format("{}", static_cast<std::int64_t>(value));
   return fmt::format("{}", value);  // shortest form that reads back as the same double
 }
 
@@ -43,7 +44,8 @@ std::string FormatValue(double value) {
 
 std::size_t HttpMetrics::KeyHash::operator()(const Key& key) const {
   const std::size_t h = std::hash<const void*>()(key.route.data());
-  return h ^ (static_cast<std::size_t>(key.method) << 16) ^ (static_cast<std::size_t>(key.status) * 0x9E3779B1U);
+  return h ^ (static_cast<std::size_t>(key.method) << 16) ^
+         (static_cast<std::size_t>(key.status) * 0x9E3779B1U);
 }
 
 void HttpMetrics::Record(std::string_view route, std::string_view method, int status, double seconds) {
@@ -73,11 +75,13 @@ void HttpMetrics::Render(std::string& out) const {
     const auto& [route, method, status] = key;
     return fmt::format("route=\"{}\",method=\"{}\",status=\"{}\"", EscapeLabelValue(route), method, status);
   };
-  AppendHeader(out, "http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.");
+  AppendHeader(out, "http_requests_total", "counter",
+               "HTTP requests answered, by route pattern, method and status.");
   for (const auto& [key, series] : merged)
     AppendSample(out, "http_requests_total", labels(key), static_cast<double>(series.count));
-  AppendHeader(out, "http_request_duration_seconds", "histogram",
-               "Time from the complete request to the handler's answer, by route pattern, method and status.");
+  AppendHeader(
+      out, "http_request_duration_seconds", "histogram",
+      "Time from the complete request to the handler's answer, by route pattern, method and status.");
   for (const auto& [key, series] : merged) {
     const std::string base = labels(key);
     std::uint64_t cumulative = 0;
@@ -97,8 +101,10 @@ Handler Instrument(HttpMetrics& metrics, Handler handler) {
   return [&metrics, handler = std::move(handler)](HttpRequest& request) -> HttpResponse {
     const auto started = std::chrono::steady_clock::now();
     const auto record = [&](int status) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics.Record(request.route.empty() ? kUnmatchedRoute : request.route, request.method, status, seconds);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      metrics.Record(request.route.empty() ? kUnmatchedRoute : request.route, request.method, status,
+                     seconds);
     };
     try {
       HttpResponse response = handler(request);
@@ -118,10 +124,14 @@ std::string EscapeLabelValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (const char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -130,9 +140,12 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view type
   // HELP text escapes backslash and newline only.
   std::string escaped;
   for (const char c : help) {
-    if (c == '\\') escaped += "\\\\";
-    else if (c == '\n') escaped += "\\n";
-    else escaped += c;
+    if (c == '\\')
+      escaped += "\\\\";
+    else if (c == '\n')
+      escaped += "\\n";
+    else
+      escaped += c;
   }
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escaped, name, type);
 }

@@ -22,9 +22,8 @@ namespace cohort::api {
 inline constexpr std::string_view kUnmatchedRoute = "unmatched";
 
 // Upper bounds of the latency buckets, in seconds; +Inf is implied.
-inline constexpr std::array<double, 16> kLatencyBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                           0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                           1,      2.5,     5,      10};
+inline constexpr std::array<double, 16> kLatencyBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 class HttpMetrics {
  public:
@@ -45,8 +44,8 @@ class HttpMetrics {
     int method = 0;  // index into kMethods
     int status = 0;
     bool operator==(const Key& other) const {
-      return route.data() == other.route.data() && route.size() == other.route.size() && method == other.method &&
-             status == other.status;
+      return route.data() == other.route.data() && route.size() == other.route.size() &&
+             method == other.method && status == other.status;
     }
   };
   struct KeyHash {

@@ -1,8 +1,8 @@
 #include "api/observability_routes.hpp"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include "analytics/model.hpp"
 #include "api/json_codec.hpp"
@@ -21,12 +21,14 @@ void AppendCache(std::string& out, const cache::CacheStats& stats) {
   AppendHeader(out, "cohort_cache_hits_total", "counter", "Cache lookups answered by a tier.");
   AppendSample(out, "cohort_cache_hits_total", Label("tier", "l1"), static_cast<double>(stats.l1.hits));
   AppendSample(out, "cohort_cache_hits_total", Label("tier", "l2"), static_cast<double>(stats.l2.hits));
-  AppendHeader(out, "cohort_cache_misses_total", "counter",
-               "Cache lookups a tier could not answer (absent, expired, stale version, or Redis unreachable).");
+  AppendHeader(
+      out, "cohort_cache_misses_total", "counter",
+      "Cache lookups a tier could not answer (absent, expired, stale version, or Redis unreachable).");
   AppendSample(out, "cohort_cache_misses_total", Label("tier", "l1"), static_cast<double>(stats.l1.misses));
   AppendSample(out, "cohort_cache_misses_total", Label("tier", "l2"), static_cast<double>(stats.l2.misses));
   AppendHeader(out, "cohort_cache_errors_total", "counter", "Failed Redis commands of the shared tier.");
-  AppendSample(out, "cohort_cache_errors_total", Label("tier", "l2"), static_cast<double>(stats.l2.redis.errors));
+  AppendSample(out, "cohort_cache_errors_total", Label("tier", "l2"),
+               static_cast<double>(stats.l2.redis.errors));
   AppendHeader(out, "cohort_cache_computes_total", "counter", "Values computed because no tier had them.");
   AppendSample(out, "cohort_cache_computes_total", "", static_cast<double>(stats.computes));
 }
@@ -37,7 +39,8 @@ void AppendQueues(std::string& out, const Result<std::vector<queue::QueueStats>>
   if (!stats) return;
   const auto gauge = [&](std::string_view name, std::string_view help, auto field) {
     AppendHeader(out, name, "gauge", help);
-    for (const auto& s : *stats) AppendSample(out, name, Label("queue", s.queue), static_cast<double>(s.*field));
+    for (const auto& s : *stats)
+      AppendSample(out, name, Label("queue", s.queue), static_cast<double>(s.*field));
   };
   gauge("cohort_queue_depth", "Messages waiting to be delivered.", &queue::QueueStats::ready);
   gauge("cohort_queue_in_flight", "Messages delivered and not settled yet (-1: the backend cannot tell).",

@@ -1,10 +1,10 @@
 #pragma once
 // What operators and tools read about the server itself:
 //   GET /metrics           Prometheus text format 0.0.4: requests and latencies per route, method and status;
-//                          cache hits, misses and errors per tier; queue depths and dead letters; the model in
-//                          use and its age; store errors
+//                          cache hits, misses and errors per tier; queue depths and dead letters; the model
+//                          in use and its age; store errors
 //   GET /openapi.json      the OpenAPI 3.0 document of every route (openapi_document.cpp)
-//   GET /api/admin/routes  {"routes":[{"method","pattern"}]}: every route the router holds, in registration order
+//   GET /api/admin/routes  {"routes":[{"method","pattern"}]}: every registered route, in registration order
 // Each source is a callback from `serve`, so that api/ depends on no concrete backend; an empty one is left
 // out of /metrics.
 

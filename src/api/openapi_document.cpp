@@ -1538,10 +1538,7 @@ constexpr std::string_view kDocument = R"openapi({
            "event_id": "d1-2",
            "price": 15.3,
            "product_id": "p00019",
-           "properties": {
-            "device": "desktop",
-            "session": 0
-           },
+           "properties": {},
            "quantity": 1,
            "ts": "2026-11-28T19:11:21.507480Z",
            "type": "view",
@@ -1646,10 +1643,7 @@ constexpr std::string_view kDocument = R"openapi({
            "event_id": "d1-2",
            "price": 15.3,
            "product_id": "p00019",
-           "properties": {
-            "device": "desktop",
-            "session": 0
-           },
+           "properties": {},
            "quantity": 1,
            "ts": "2026-11-28T19:11:21.507480Z",
            "type": "view",

@@ -23,14 +23,16 @@ namespace {
 
 using nlohmann::json;
 
-const char* kUser = R"({"id":"u1","name":"Olena","email":"o@x.io","birth_year":1990,"address":{"street":"1 A St",
+const char* kUser =
+    R"({"id":"u1","name":"Olena","email":"o@x.io","birth_year":1990,"address":{"street":"1 A St",
     "postal_code":"01001","city":"Kyiv","country":"UA","country_name":"Ukraine"}})";
 
-// Whether `actual` has the shape of `example`: the same JSON type, every key of an example object present with
-// the same shape, every element of an actual array shaped like the example's first element. Numbers match
-// numbers whatever their representation, and null on either side matches anything (nullable fields such as
-// p_alive are null or not depending on the data). Appends what differs to `diffs`, with its JSON path.
-void CheckShape(const json& example, const json& actual, const std::string& where, std::vector<std::string>& diffs) {
+// Whether `actual` has the shape of `example`: the same JSON type, every key of an example object present
+// with the same shape, every element of an actual array shaped like the example's first element. Numbers
+// match numbers whatever their representation, and null on either side matches anything (nullable fields such
+// as p_alive are null or not depending on the data). Appends what differs to `diffs`, with its JSON path.
+void CheckShape(const json& example, const json& actual, const std::string& where,
+                std::vector<std::string>& diffs) {
   if (example.is_null() || actual.is_null()) return;
   if (example.is_number() && actual.is_number()) return;
   if (example.type() != actual.type()) {
@@ -88,7 +90,8 @@ TEST(OpenApiTest, DocumentListsExactlyTheRegisteredRoutes) {
   const auto routes = server.Get("/api/admin/routes");
   ASSERT_EQ(routes.status, 200);
   std::set<std::pair<std::string, std::string>> registered;
-  for (const auto& route : routes.Json()["routes"]) registered.emplace(route["method"], route["pattern"]);
+  const json listed = routes.Json();
+  for (const auto& route : listed["routes"]) registered.emplace(route["method"], route["pattern"]);
   EXPECT_GT(registered.size(), 20U);
 
   std::set<std::string> undocumented;
@@ -118,11 +121,15 @@ std::string ConcretePath(const std::string& pattern) {
 TEST(OpenApiTest, ExamplesHaveTheShapeOfTheServersAnswers) {
   ServerProcess server;
   ASSERT_EQ(server.Post("/api/users", kUser).status, 201);
-  ASSERT_EQ(server.Post("/api/products", R"({"id":"p1","name":"Mug","category":"kitchen","price":9.5})").status, 200);
-  ASSERT_EQ(server.Post("/api/events", R"({"user_id":"u1","type":"purchase","product_id":"p1","category":"kitchen",
+  ASSERT_EQ(
+      server.Post("/api/products", R"({"id":"p1","name":"Mug","category":"kitchen","price":9.5})").status,
+      200);
+  ASSERT_EQ(
+      server
+          .Post("/api/events", R"({"user_id":"u1","type":"purchase","product_id":"p1","category":"kitchen",
                                           "price":9.5,"quantity":2})")
-                .status,
-            200);
+          .status,
+      200);
   const json openapi = server.Get("/openapi.json").Json();
   int checked = 0;
   for (const auto& [pattern, operations] : openapi["paths"].items()) {
@@ -225,8 +232,8 @@ TEST(MetricsTest, CountsRequestsPerRoutePatternWithCumulativeHistograms) {
   for (const auto& s : after) {
     if (s.name == "http_request_duration_seconds_bucket") {
       const std::string le = s.labels.at("le");
-      buckets[series_of(s)].emplace_back(le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le),
-                                         s.value);
+      buckets[series_of(s)].emplace_back(
+          le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le), s.value);
     } else if (s.name == "http_request_duration_seconds_count") {
       counts[series_of(s)] = s.value;
     }
@@ -256,12 +263,15 @@ TEST(MetricsTest, CountsRequestsPerRoutePatternWithCumulativeHistograms) {
 }
 
 TEST(MetricsTest, NeedsAReadKeyWhenKeysAreConfigured) {
-  ServerProcess server({.args = {}, .env = {{"COHORT_API_KEYS", "reader:read,boss:admin"}}, .data_dir = {}});
+  const std::string reader = "reader-key-0123456789";
+  const std::string admin = "admin-key-0123456789";
+  ServerProcess server(
+      {.args = {}, .env = {{"COHORT_API_KEYS", reader + ":read," + admin + ":admin"}}, .data_dir = {}});
   EXPECT_EQ(server.Get("/metrics").status, 401);
-  EXPECT_EQ(server.Get("/metrics", {{"Authorization", "Bearer reader"}}).status, 200);
-  EXPECT_EQ(server.Get("/openapi.json", {{"Authorization", "Bearer reader"}}).status, 200);
-  EXPECT_EQ(server.Get("/api/admin/routes", {{"Authorization", "Bearer reader"}}).status, 403);
-  EXPECT_EQ(server.Get("/api/admin/routes", {{"Authorization", "Bearer boss"}}).status, 200);
+  EXPECT_EQ(server.Get("/metrics", {{"Authorization", "Bearer " + reader}}).status, 200);
+  EXPECT_EQ(server.Get("/openapi.json", {{"Authorization", "Bearer " + reader}}).status, 200);
+  EXPECT_EQ(server.Get("/api/admin/routes", {{"Authorization", "Bearer " + reader}}).status, 403);
+  EXPECT_EQ(server.Get("/api/admin/routes", {{"Authorization", "Bearer " + admin}}).status, 200);
 }
 
 }  // namespace

@@ -30,8 +30,10 @@ TEST(HttpMetricsTest, RendersCountersAndCumulativeBucketsPerSeries) {
   EXPECT_TRUE(Contains(text, "# TYPE http_requests_total counter\n"));
   EXPECT_TRUE(Contains(text, "# TYPE http_request_duration_seconds histogram\n"));
   EXPECT_TRUE(Contains(text, "http_requests_total{" + labels + "} 3\n")) << text;
-  EXPECT_TRUE(Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"GET\",status=\"404\"} 1\n"));
-  EXPECT_TRUE(Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"OTHER\",status=\"200\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"GET\",status=\"404\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"OTHER\",status=\"200\"} 1\n"));
   EXPECT_TRUE(Contains(text, "http_request_duration_seconds_bucket{" + labels + ",le=\"0.0001\"} 0\n"));
   EXPECT_TRUE(Contains(text, "http_request_duration_seconds_bucket{" + labels + ",le=\"0.00025\"} 1\n"));
   EXPECT_TRUE(Contains(text, "http_request_duration_seconds_bucket{" + labels + ",le=\"0.0025\"} 1\n"));
@@ -54,10 +56,13 @@ TEST(HttpMetricsTest, EscapesLabelValuesAndHelpText) {
 
 TEST(HttpMetricsTest, InstrumentRecordsTheMatchedPatternOrUnmatched) {
   Router router;
-  router.Add("GET", "/api/users/{id}", [](const HttpRequest&) { return HttpResponse{200, "", "text/plain", {}}; });
+  router.Add("GET", "/api/users/{id}", [](const HttpRequest&) {
+    return HttpResponse{200, "", "text/plain", {}};
+  });
   router.Add("GET", "/boom", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
   HttpMetrics metrics;
-  const Handler handler = Instrument(metrics, [&router](HttpRequest& request) { return router.Dispatch(request); });
+  const Handler handler =
+      Instrument(metrics, [&router](HttpRequest& request) { return router.Dispatch(request); });
   const auto call = [&](std::string method, std::string path) {
     HttpRequest request;
     request.method = std::move(method);
@@ -71,7 +76,8 @@ TEST(HttpMetricsTest, InstrumentRecordsTheMatchedPatternOrUnmatched) {
   EXPECT_THROW(call("GET", "/boom"), std::runtime_error);
   std::string text;
   metrics.Render(text);
-  EXPECT_TRUE(Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"GET\",status=\"200\"} 2\n"))
+  EXPECT_TRUE(
+      Contains(text, "http_requests_total{route=\"/api/users/{id}\",method=\"GET\",status=\"200\"} 2\n"))
       << text;
   EXPECT_TRUE(Contains(text, "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"));
   EXPECT_TRUE(Contains(text, "http_requests_total{route=\"unmatched\",method=\"POST\",status=\"405\"} 1\n"));
