@@ -6,6 +6,7 @@
 #   scripts/test-services.sh status   say what runs where
 #   scripts/test-services.sh stop     stop every service and remove its directory
 #   scripts/test-services.sh rabbitmqctl ARGS...  rabbitmqctl against the test broker (stop_app, start_app, ...)
+#   scripts/test-services.sh start|stop|env|status SERVICE...   only those (postgres, mongo, redis, rabbitmq)
 #
 # Each service is a set of functions <service>_start, <service>_stop, <service>_env and <service>_status; to add
 # one (Redis, RabbitMQ, a MongoDB wire-protocol peer), write the four and append its name to SERVICES.
@@ -594,28 +595,39 @@ rabbitmq_stop() {
 rabbitmq_env() {
   rabbitmq_running || die "rabbitmq: not running (scripts/test-services.sh start)"
   echo "export COHORT_TEST_AMQP_URL='amqp://guest:guest@127.0.0.1:$(rabbitmq_port)/'"
-  echo "export COHORT_TEST_RABBITMQ_CTL='$RABBIT_CTL rabbitmqctl'"
+  # The services folder is named so that the command reaches this node, not the default one.
+  echo "export COHORT_TEST_RABBITMQ_CTL='env COHORT_TEST_SERVICES_DIR=$BASE_DIR $RABBIT_CTL rabbitmqctl'"
 }
 
 # ---- commands --------------------------------------------------------------------------------------------------
 usage() {
-  sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
 main() {
-  [[ $# -eq 1 || ( $# -ge 1 && "$1" == rabbitmqctl ) ]] || usage
-  local service
-  case "$1" in
-  rabbitmqctl)
-    shift
+  [[ $# -ge 1 ]] || usage
+  local command=$1 service
+  shift
+  if [[ "$command" == rabbitmqctl ]]; then
     rabbitmq_ctl "$@"
-    ;;
+    return
+  fi
+  # Service names after the command select some: a test starts a private instance of one this way, with
+  # COHORT_TEST_SERVICES_DIR and the service's COHORT_TEST_*_PORT of its own.
+  local selected=("${SERVICES[@]}")
+  if [[ $# -gt 0 ]]; then
+    for service in "$@"; do
+      [[ " ${SERVICES[*]} " == *" $service "* ]] || die "unknown service '$service' (known: ${SERVICES[*]})"
+    done
+    selected=("$@")
+  fi
+  case "$command" in
   start)
     mkdir -p "$BASE_DIR"
     chmod 755 "$BASE_DIR"
     local started=()
-    for service in "${SERVICES[@]}"; do
+    for service in "${selected[@]}"; do
       if ! ("${service}_start"); then
         log "starting $service failed: stopping what this run started"
         for service in "${started[@]}"; do "${service}_stop" || true; done
@@ -626,15 +638,15 @@ main() {
     ;;
   stop)
     local status=0
-    for service in "${SERVICES[@]}"; do ("${service}_stop") || status=1; done
+    for service in "${selected[@]}"; do ("${service}_stop") || status=1; done
     rmdir "$BASE_DIR" 2>/dev/null || true
     exit "$status"
     ;;
   env)
-    for service in "${SERVICES[@]}"; do "${service}_env"; done
+    for service in "${selected[@]}"; do "${service}_env"; done
     ;;
   status)
-    for service in "${SERVICES[@]}"; do "${service}_status"; done
+    for service in "${selected[@]}"; do "${service}_status"; done
     ;;
   *) usage ;;
   esac

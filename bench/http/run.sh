@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# HTTP load test: Cohort's GET /api/users/{id} on random ids, against nginx serving a static answer of the same
-# size on the same machine (the reference: what a fixed-response server does here). See README.md.
+# HTTP load test of the main request, GET /api/users/{id}/personalized-recommendations, on random users: with a
+# warm cache and with caching off, against nginx serving a real answer as a static file on the same machine (the
+# reference: what a fixed-response server does here). GET /api/users/{id} is measured the same way. See README.md.
 #   bench/http/run.sh          (`make bench-http` installs wrk and nginx first)
 # Environment (defaults): BENCH_USERS (100000), BENCH_PRODUCTS (1000), BENCH_DURATION (10s), BENCH_WARMUP (2s),
-#   BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_COHORT_BIN (build/release/cohort, built when not given).
+#   BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_COHORT_BIN (build/release/cohort, built when not given),
+#   BENCH_L1_BYTES (2147483648), BENCH_DRAIN_LIMIT (1800 s), BENCH_DATA (none: a temporary directory).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,9 +16,16 @@ DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+# The in-process tier must hold every answer of both routes (about 2 KB and 0.4 KB per user), or a "warm" cache
+# still computes the answers it evicted; the default 64 MiB holds about a third of the recommendations of 100k users.
+L1_BYTES=${BENCH_L1_BYTES:-2147483648}
+DRAIN_LIMIT=${BENCH_DRAIN_LIMIT:-1800}
+RECS=/personalized-recommendations
+DEFAULT_RECS=10 # RecommendQuery::limit in src/analytics/recommender.hpp
 SAMPLE_ID=u000123
 
 WORK=""
+DATA=""
 COHORT_PID=""
 UNCACHED_PID=""
 NGINX_PID=""
@@ -26,6 +35,7 @@ die() {
   log "error: $*"
   exit 1
 }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
 stop_process() { # pid
   if [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; then
@@ -77,6 +87,72 @@ build_cohort() {
   [[ -x "$BENCH_COHORT_BIN" ]] || die "the release build left no binary at $BENCH_COHORT_BIN"
 }
 
+# Runs the cohort binary on $DATA with the default store (SQLite) and open access: the environment must not
+# switch either.
+cohort() { env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS -u COHORT_AMQP_URL -u COHORT_REDIS_URL "$@"; }
+
+# Fills $DATA with the demo data set and trains the models (`make run` does the same), unless BENCH_DATA names
+# a directory filled by an earlier run.
+prepare_data() {
+  if [[ -f "$DATA/cohort.db" ]]; then
+    DATA_NOTE="reused $DATA (demo and training not run)"
+    log "$DATA_NOTE"
+    return 0
+  fi
+  mkdir -p "$DATA"
+  log "cohort demo: $USERS users, $PRODUCTS products (load $(load1))"
+  local started=$SECONDS
+  cohort "$BENCH_COHORT_BIN" demo --data-dir "$DATA" --users "$USERS" --products "$PRODUCTS" --seed 42 \
+    >"$WORK/demo.log" 2>&1 || {
+    tail -n 30 "$WORK/demo.log" >&2
+    die "cohort demo failed"
+  }
+  local demo_s=$((SECONDS - started)) demo_load
+  demo_load=$(load1)
+  tail -n 1 "$WORK/demo.log" >&2
+  log "cohort train (load $demo_load)"
+  started=$SECONDS
+  cohort "$BENCH_COHORT_BIN" train --data-dir "$DATA" >"$WORK/train.log" 2>&1 || {
+    tail -n 30 "$WORK/train.log" >&2
+    die "cohort train failed"
+  }
+  local train_s=$((SECONDS - started))
+  grep -E "^(read|saved model)" "$WORK/train.log" >&2 || true
+  DATA_NOTE="demo ${demo_s} s (load $demo_load), train ${train_s} s (load $(load1))"
+  log "$DATA_NOTE"
+}
+
+# serve_cohort NAME [VAR=value...]: starts `cohort serve` on $DATA; sets SERVED_PID and SERVED_PORT.
+serve_cohort() {
+  local name=$1 port_file=$WORK/$1.port i
+  shift
+  cohort "$@" "$BENCH_COHORT_BIN" serve --data-dir "$DATA" --host 127.0.0.1 --port 0 --port-file "$port_file" \
+    >"$WORK/$name.log" 2>&1 &
+  SERVED_PID=$!
+  for ((i = 0; i < 600; i++)); do
+    if [[ -s "$port_file" ]]; then break; fi
+    if ! kill -0 "$SERVED_PID" 2>/dev/null; then
+      tail -n 30 "$WORK/$name.log" >&2 || true
+      die "cohort serve ($name) exited (log above)"
+    fi
+    sleep 0.1
+  done
+  [[ -s "$port_file" ]] || die "cohort serve ($name) wrote no port file within 60 s"
+  SERVED_PORT=$(cat "$port_file")
+  wait_for_http "$SERVED_PORT" /healthz "$SERVED_PID" "$WORK/$name.log"
+  log "cohort serve ($name) on port $SERVED_PORT"
+}
+
+start_cohort() {
+  serve_cohort cached COHORT_CACHE_L1_MAX_BYTES="$L1_BYTES"
+  COHORT_PID=$SERVED_PID
+  COHORT_PORT=$SERVED_PORT
+  # The same data served with caching off: every request reads the database and runs the analytics.
+  serve_cohort uncached COHORT_CACHE_ENABLED=false
+  UNCACHED_PID=$SERVED_PID
+  UNCACHED_PORT=$SERVED_PORT
+}
+
 # Waits until GET http://127.0.0.1:$1$2 answers 200, while process $3 runs; $4 is its log for failures.
 wait_for_http() {
   local port=$1 path=$2 pid=$3 log_file=$4 i
@@ -92,64 +168,65 @@ wait_for_http() {
   die "nothing answered 200 on http://127.0.0.1:$port$path within 30 s"
 }
 
-start_cohort() {
-  local data=$WORK/data
-  mkdir -p "$data"
-  # The default store (SQLite), open access: the environment must not switch either.
-  log "cohort demo: $USERS users, $PRODUCTS products"
-  local started=$SECONDS
-  env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS \
-    "$BENCH_COHORT_BIN" demo --data-dir "$data" --users "$USERS" --products "$PRODUCTS" --seed 42 >"$WORK/demo.log" 2>&1 ||
-    {
-      tail -n 30 "$WORK/demo.log" >&2
-      die "cohort demo failed"
-    }
-  log "cohort demo took $((SECONDS - started)) s"
-  serve_cohort cached
-  COHORT_PID=$SERVED_PID
-  COHORT_PORT=$SERVED_PORT
-  # The same data served with caching off: every request reads the database.
-  serve_cohort uncached COHORT_CACHE_ENABLED=false
-  UNCACHED_PID=$SERVED_PID
-  UNCACHED_PORT=$SERVED_PORT
-}
-
-# serve_cohort NAME [VAR=value...]: starts `cohort serve` on $WORK/data; sets SERVED_PID and SERVED_PORT.
-serve_cohort() {
-  local name=$1 port_file=$WORK/$1.port i
-  shift
-  env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS "$@" \
-    "$BENCH_COHORT_BIN" serve --data-dir "$WORK/data" --host 127.0.0.1 --port 0 --port-file "$port_file" \
-    >"$WORK/$name.log" 2>&1 &
-  SERVED_PID=$!
-  for ((i = 0; i < 300; i++)); do
-    if [[ -s "$port_file" ]]; then break; fi
-    if ! kill -0 "$SERVED_PID" 2>/dev/null; then
-      tail -n 30 "$WORK/$name.log" >&2 || true
-      die "cohort serve ($name) exited (log above)"
+# Waits until the outbox and every queue are empty. Both servers relay and consume messages in the background
+# (the demo's user.created and event.ingested, then one recommendation.served per answer), and a backlog left by
+# one step would otherwise be paid for by the next; an event.ingested consumed after warming would also evict
+# that user's answers.
+drain_messages() { # label
+  local started=$SECONDS last_report=$SECONDS body pending waiting
+  while true; do
+    body=$(curl -fsS --max-time 30 "http://127.0.0.1:$COHORT_PORT/api/admin/queues") ||
+      die "GET /api/admin/queues failed"
+    pending=$(grep -oE '"pending":[0-9]+' <<<"$body" | cut -d: -f2)
+    waiting=$(grep -oE '"(ready|in_flight|retrying)":-?[0-9]+' <<<"$body" | cut -d: -f2 |
+      awk '$1 > 0 { s += $1 } END { print s + 0 }')
+    if [[ ${pending:-0} -eq 0 && $waiting -eq 0 ]]; then break; fi
+    if ((SECONDS - started > DRAIN_LIMIT)); then
+      log "warning: $1: $pending messages still in the outbox and $waiting in the queues after $DRAIN_LIMIT s"
+      return 0
     fi
-    sleep 0.1
+    if ((SECONDS - last_report >= 30)); then
+      log "$1: draining messages: $pending in the outbox, $waiting in the queues (load $(load1))"
+      last_report=$SECONDS
+    fi
+    sleep 1
   done
-  [[ -s "$port_file" ]] || die "cohort serve ($name) wrote no port file within 30 s"
-  SERVED_PORT=$(cat "$port_file")
-  wait_for_http "$SERVED_PORT" /healthz "$SERVED_PID" "$WORK/$name.log"
-  log "cohort serve ($name) on port $SERVED_PORT"
+  log "$1: messages drained in $((SECONDS - started)) s"
 }
 
-# The reference answer: Cohort's own answer for one user, served as a static file by nginx for every path.
+# The reference answers, saved for nginx: the answers of the uncached server (so the cached one stays cold
+# until it is warmed) for the first user from $SAMPLE_ID on whose recommendation list has the default length.
+save_reference_answers() {
+  local www=$1 n=${SAMPLE_ID#u} id code count
+  for ((n = 10#$n; n <= USERS; n++)); do
+    id=$(printf 'u%06d' "$n")
+    code=$(curl -sS -o "$www/recommendations.json" -w '%{http_code}' \
+      "http://127.0.0.1:$UNCACHED_PORT/api/users/$id$RECS") || die "GET /api/users/$id$RECS failed"
+    [[ "$code" == 200 ]] || die "GET /api/users/$id$RECS answered $code: $(head -c 500 "$www/recommendations.json")"
+    count=$(grep -o '"product_id":' "$www/recommendations.json" | wc -l)
+    if [[ $count -eq $DEFAULT_RECS ]]; then break; fi
+  done
+  [[ $count -eq $DEFAULT_RECS ]] || die "no user from $SAMPLE_ID on has $DEFAULT_RECS recommendations"
+  code=$(curl -sS -o "$www/user.json" -w '%{http_code}' "http://127.0.0.1:$UNCACHED_PORT/api/users/$id") ||
+    die "GET /api/users/$id failed"
+  [[ "$code" == 200 ]] || die "GET /api/users/$id answered $code: $(head -c 500 "$www/user.json")"
+  REFERENCE_ID=$id
+  RECS_BYTES=$(stat -c %s "$www/recommendations.json")
+  USER_BYTES=$(stat -c %s "$www/user.json")
+}
+
+# nginx serves the saved recommendations answer for every .../personalized-recommendations path, the saved user
+# for every other path.
 start_nginx() {
-  local www=$WORK/www ngx=$WORK/nginx code
+  local www=$WORK/www ngx=$WORK/nginx
   mkdir -p "$www" "$ngx/tmp"
-  code=$(curl -sS -o "$www/user.json" -w '%{http_code}' "http://127.0.0.1:$COHORT_PORT/api/users/$SAMPLE_ID") ||
-    die "GET /api/users/$SAMPLE_ID failed"
-  [[ "$code" == 200 ]] || die "GET /api/users/$SAMPLE_ID answered $code: $(head -c 500 "$www/user.json")"
-  RESPONSE_BYTES=$(stat -c %s "$www/user.json")
+  save_reference_answers "$www"
 
   local user_line=""
   if [[ $(id -u) -eq 0 ]]; then
     user_line="user nobody nogroup;" # workers drop root; they only need to read $www
     chmod 755 "$WORK" "$www"
-    chmod 644 "$www/user.json"
+    chmod 644 "$www"/*.json
   fi
   NGINX_PORT=$(free_port)
   cat >"$ngx/nginx.conf" <<CONF
@@ -172,24 +249,56 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $www;
+    location ~ $RECS\$ { try_files /recommendations.json =404; }
     location / { try_files /user.json =404; }
   }
 }
 CONF
   nginx -e "$ngx/error.log" -p "$ngx" -c "$ngx/nginx.conf" >"$ngx/stdout.log" 2>&1 &
   NGINX_PID=$!
-  wait_for_http "$NGINX_PORT" /api/users/$SAMPLE_ID "$NGINX_PID" "$ngx/error.log"
-  log "nginx on port $NGINX_PORT serving $RESPONSE_BYTES bytes"
+  wait_for_http "$NGINX_PORT" "/api/users/$SAMPLE_ID$RECS" "$NGINX_PID" "$ngx/error.log"
+  [[ $(curl -sS "http://127.0.0.1:$NGINX_PORT/api/users/$SAMPLE_ID$RECS" | wc -c) -eq $RECS_BYTES ]] ||
+    die "nginx does not serve the saved recommendations answer"
+  log "nginx on port $NGINX_PORT: $RECS_BYTES bytes for $RECS, $USER_BYTES bytes otherwise (answers for $REFERENCE_ID)"
 }
 
-# Runs wrk against $2 (a warm-up, then the measurement); prints "requests/s p50_ms p99_ms errors".
+# Asks the cached server once for every user's recommendations and profile (ids u000001..u$USERS, each once,
+# $CONNECTIONS at a time), so that every request of the measured runs is a cache hit.
+warm_cache() {
+  local list=$WORK/warm.curl started=$SECONDS failed
+  awk -v n="$USERS" -v base="http://127.0.0.1:$COHORT_PORT/api/users/u" -v recs="$RECS" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+      printf "url = \"%s%06d%s\"\noutput = \"/dev/null\"\n", base, i, recs
+      printf "url = \"%s%06d\"\noutput = \"/dev/null\"\n", base, i
+    }
+  }' >"$list"
+  log "warming the cache: $((2 * USERS)) requests, $CONNECTIONS at a time (load $(load1))"
+  curl --no-progress-meter --parallel --parallel-max "$CONNECTIONS" -w '%{http_code}\n' -K "$list" \
+    >"$WORK/warm.codes" 2>"$WORK/warm.err" || {
+    tail -n 5 "$WORK/warm.err" >&2
+    die "warming the cache failed"
+  }
+  failed=$(grep -vc '^200$' "$WORK/warm.codes" || true)
+  [[ $(wc -l <"$WORK/warm.codes") -eq $((2 * USERS)) && $failed -eq 0 ]] ||
+    die "warming the cache: $failed of $(wc -l <"$WORK/warm.codes") answers were not 200"
+  WARM_S=$((SECONDS - started))
+  log "cache warmed in $WARM_S s"
+}
+
+computes() { # the cached server's count of answers computed because no tier held them
+  curl -fsS --max-time 30 "http://127.0.0.1:$COHORT_PORT/metrics" | awk '/^cohort_cache_computes_total/ { print $2 }'
+}
+
+rss_mib() { awk -v what="$2" '$1 == what ":" { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Runs wrk against $2 (a warm-up, then the measurement); prints "requests/s p50_ms p99_ms errors load".
 measure() {
-  local name=$1 url=$2 out
-  log "$name: warm-up $WARMUP, then $DURATION"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$USERS" >/dev/null
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$USERS")
+  local name=$1 url=$2 suffix=$3 out
+  log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$USERS" "$suffix" >/dev/null
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$USERS" "$suffix")
   echo "$out" >"$WORK/wrk-$name.txt"
-  awk '
+  awk -v load="$(load1)" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -202,7 +311,7 @@ measure() {
     /^Requests\/sec:/ { rps = $2 }
     /Non-2xx or 3xx responses:/ { errors += $NF }
     /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, errors }
+    END { printf "%.0f %.3f %.3f %d %s\n", rps, p50, p99, errors, load }
   ' <<<"$out"
 }
 
@@ -212,33 +321,71 @@ main() {
   WORK=$(mktemp -d /tmp/cohort-bench-XXXXXX)
   trap cleanup EXIT
   trap 'exit 130' INT TERM
+  DATA=${BENCH_DATA:-$WORK/data}
 
+  prepare_data
+  local events="?"
+  if command -v sqlite3 >/dev/null; then events=$(sqlite3 "$DATA/cohort.db" "SELECT COUNT(*) FROM events"); fi
   start_cohort
+  drain_messages "after start"
   start_nginx
+  warm_cache
+  drain_messages "after warming"
+  local cached_rss
+  cached_rss="$(rss_mib "$COHORT_PID" VmRSS) MiB"
 
-  local nginx_result cohort_result uncached_result
-  nginx_result=$(measure nginx "http://127.0.0.1:$NGINX_PORT")
-  cohort_result=$(measure cohort "http://127.0.0.1:$COHORT_PORT")
-  uncached_result=$(measure cohort-nocache "http://127.0.0.1:$UNCACHED_PORT")
+  declare -A result
+  local before
+  result[a]=$(measure nginx-recs "http://127.0.0.1:$NGINX_PORT" "$RECS")
+  drain_messages "before (b)"
+  before=$(computes)
+  result[b]=$(measure cohort-recs "http://127.0.0.1:$COHORT_PORT" "$RECS")
+  local recomputed=$(($(computes) - before))
+  drain_messages "before (c)"
+  result[c]=$(measure cohort-recs-nocache "http://127.0.0.1:$UNCACHED_PORT" "$RECS")
+  result[ua]=$(measure nginx-user "http://127.0.0.1:$NGINX_PORT" "")
+  drain_messages "before the user rows"
+  before=$(computes)
+  result[ub]=$(measure cohort-user "http://127.0.0.1:$COHORT_PORT" "")
+  recomputed=$((recomputed + $(computes) - before))
+  result[uc]=$(measure cohort-user-nocache "http://127.0.0.1:$UNCACHED_PORT" "")
 
   echo
-  echo "GET /api/users/{random id of $USERS}: wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after $WARMUP warm-up)," \
-    "$(nproc) cores shared by client and servers, answer $RESPONSE_BYTES bytes"
-  printf "%-15s %12s %10s %10s %8s\n" target requests/s "p50 ms" "p99 ms" errors
-  local name rps p50 p99 errors
-  for name in nginx cohort cohort-nocache; do
-    case $name in
-      nginx) read -r rps p50 p99 errors <<<"$nginx_result" ;;
-      cohort) read -r rps p50 p99 errors <<<"$cohort_result" ;;
-      *) read -r rps p50 p99 errors <<<"$uncached_result" ;;
+  echo "Cohort HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, nginx and both servers"
+  echo "data: $USERS users, $PRODUCTS products, $events events (cohort demo --seed 42), SQLite; $DATA_NOTE"
+  echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency after a $WARMUP warm-up, ids drawn uniformly from" \
+    "u000001..u$(printf '%06d' "$USERS")"
+  echo "warm cache: every user's recommendations and profile requested once before measuring ($((2 * USERS))" \
+    "requests in $WARM_S s, all 200); answers computed during the warm-cache rows: $recomputed"
+  echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
+    "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
+  echo
+  printf "%-44s %10s %9s %9s %7s %8s %6s\n" row requests/s "p50 ms" "p99 ms" errors "vs ref" load
+  local key label reference rps p50 p99 errors load ref_rps
+  for key in a b c ua ub uc; do
+    case $key in
+      a) label="(a) nginx, static answer ($RECS_BYTES B)" reference=a ;;
+      b) label="(b) recommendations, warm cache" reference=a ;;
+      c) label="(c) recommendations, cache off" reference=a ;;
+      ua) label="    nginx, static user ($USER_BYTES B)" reference=ua ;;
+      ub) label="    GET /api/users/{id}, warm cache" reference=ua ;;
+      *) label="    GET /api/users/{id}, cache off" reference=ua ;;
     esac
-    printf "%-15s %12s %10s %10s %8s\n" "$name" "$rps" "$p50" "$p99" "$errors"
-    if [[ $errors -ne 0 ]]; then log "warning: $name had $errors failed requests; its numbers are not comparable"; fi
+    read -r rps p50 p99 errors load <<<"${result[$key]}"
+    ref_rps=${result[$reference]%% *}
+    printf "%-44s %10s %9s %9s %7s %8s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" \
+      "$(awk -v r="$rps" -v n="$ref_rps" 'BEGIN { printf "%.3f", (n > 0 ? r / n : 0) }')" "$load"
+    if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done
-  awk -v c="${cohort_result%% *}" -v n="${nginx_result%% *}" \
-    'BEGIN { if (n > 0) printf "cohort/nginx requests/s ratio: %.3f\n", c / n }'
-  awk -v c="${cohort_result%% *}" -v u="${uncached_result%% *}" \
-    'BEGIN { if (u > 0) printf "cache on/off requests/s ratio: %.3f\n", c / u }'
+  echo
+  awk -v a="${result[a]%% *}" -v b="${result[b]%% *}" -v c="${result[c]%% *}" 'BEGIN {
+    if (a <= 0) exit
+    printf "targets: (b)/(a) = %.3f (>= 0.8: %s), (c)/(a) = %.3f (>= 0.25: %s)\n",
+      b / a, (b / a >= 0.8 ? "met" : "missed"), c / a, (c / a >= 0.25 ? "met" : "missed")
+  }'
+  echo "memory: cached server RSS $cached_rss after warming, $(rss_mib "$COHORT_PID" VmRSS) MiB at the end" \
+    "(peak $(rss_mib "$COHORT_PID" VmHWM) MiB, L1 bound $((L1_BYTES / 1048576)) MiB); uncached server" \
+    "$(rss_mib "$UNCACHED_PID" VmRSS) MiB (peak $(rss_mib "$UNCACHED_PID" VmHWM) MiB)"
 }
 
 main "$@"

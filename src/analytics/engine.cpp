@@ -13,11 +13,20 @@ ChurnFeatures ChurnInputs(const UserFeatures& f, const UserProfile& profile, std
   return {recency, static_cast<double>(f.purchases), static_cast<double>(f.events_30d)};
 }
 
+TimeUnit FeatureUnit(const Model* model, const EngineOptions& options) {
+  return model ? model->time_unit : options.time_unit;
+}
+
 Insight ScoreUser(const Model* model, const UserProfile& profile, std::span<const domain::Event> events,
                   std::int64_t now_micros, const EngineOptions& options) {
+  return ScoreFeatures(model, profile, ComputeFeatures(events, now_micros, FeatureUnit(model, options)), now_micros,
+                       options);
+}
+
+Insight ScoreFeatures(const Model* model, const UserProfile& profile, UserFeatures features, std::int64_t now_micros,
+                      const EngineOptions& options) {
   Insight out;
-  const TimeUnit unit = model ? model->time_unit : options.time_unit;
-  out.features = ComputeFeatures(events, now_micros, unit);
+  out.features = std::move(features);
   const UserFeatures& f = out.features;
   const ChurnCoefficients coefficients = model ? model->churn.coefficients : ChurnCoefficients{};
   // The inputs are finite and not negative by construction, so the score always exists.

@@ -49,7 +49,14 @@ struct Insight {
 // those who never bought), purchases, events in the last 30 days.
 ChurnFeatures ChurnInputs(const UserFeatures& features, const UserProfile& profile, std::int64_t now_micros);
 
-// `model` may be null. `events` in any order; those after `now` are ignored.
+// `model` may be null. `features` as of `now`, in the model's time unit (or options.time_unit without one).
+Insight ScoreFeatures(const Model* model, const UserProfile& profile, UserFeatures features, std::int64_t now_micros,
+                      const EngineOptions& options);
+
+// The time unit that features must be computed in for `model` (which may be null).
+TimeUnit FeatureUnit(const Model* model, const EngineOptions& options);
+
+// ScoreFeatures on ComputeFeatures. `events` in any order; those after `now` are ignored.
 Insight ScoreUser(const Model* model, const UserProfile& profile, std::span<const domain::Event> events,
                   std::int64_t now_micros, const EngineOptions& options);
 

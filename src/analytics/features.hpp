@@ -4,17 +4,24 @@
 //
 // Revenue is net: purchases (price × quantity) minus returns, never below 0. Events after `now` are ignored, so
 // the same function gives features "as of" a training cutoff.
+//
+// FeatureState is what the features are computed from, fed one event at a time in any order; it is small
+// enough to keep per user (the event.ingested consumer stores it, queue/consumers/consumers.hpp), and gives
+// the features as of any later moment without the events: ComputeFeatures is a fold into a FeatureState, so
+// the stored features and the computed ones are the same function.
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "analytics/purchase_summary.hpp"
+#include "common/result.hpp"
 #include "domain/event.hpp"
 
 namespace cohort::analytics {
@@ -36,6 +43,36 @@ struct UserFeatures {
 
   std::optional<double> DaysSinceActivity(std::int64_t now_micros) const;
   nlohmann::json ToJson(std::int64_t now_micros) const;
+  bool operator==(const UserFeatures&) const = default;
+};
+
+class FeatureState {
+ public:
+  void Add(const domain::Event& event);
+  // Exact for any `now` at or after the last event added; events after `now` count in the totals (events,
+  // first and last activity, category shares) but not in the windows nor the purchase summary.
+  UserFeatures Features(std::int64_t now_micros, TimeUnit unit) const;
+
+  std::int64_t events() const { return events_; }
+  // The state as JSON, without the window entries that no `now` after the last event can count any more.
+  nlohmann::json ToJson() const;
+  // kInvalidArgument naming the field when `json` is not what ToJson writes.
+  static Result<FeatureState> FromJson(const nlohmann::json& json);
+
+ private:
+  enum class Kind : std::uint8_t { kOther = 0, kView = 1, kCart = 2 };
+  struct Timed {
+    std::int64_t ts_micros;
+    Kind kind;
+  };
+
+  std::int64_t events_ = 0;
+  std::optional<std::int64_t> first_activity_micros_;
+  std::optional<std::int64_t> last_activity_micros_;
+  std::vector<Purchase> purchases_;
+  double returned_ = 0;
+  std::unordered_map<std::string, std::int64_t> categories_;  // events per category
+  std::vector<Timed> timed_;  // every event, for the 7/30/90-day windows; ToJson keeps the last 90 days only
 };
 
 // `events` in any order.

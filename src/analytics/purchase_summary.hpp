@@ -34,6 +34,7 @@ struct PurchaseSummary {
   double t_x = 0.0;       // recency: first to last purchase day, in the time unit
   double t_cal = 0.0;     // T (BTYD's T.cal): first purchase day to the end of calibration, in the time unit
   double monetary = 0.0;  // zbar: mean amount of the repeat purchase days
+  bool operator==(const PurchaseSummary&) const = default;
 };
 
 // Purchases need not be sorted. Fails with kInvalidArgument when an amount is negative or not finite, or

@@ -157,8 +157,17 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           const std::vector<domain::Event> none;
           const std::vector<domain::Event>& used = degraded ? none : *history;
           const auto now = Clock::now();
+          const analytics::TimeUnit unit = analytics::FeatureUnit(current.get(), options.engine);
+          analytics::UserFeatures features = analytics::ComputeFeatures(used, Micros(now), unit);
+          if (degraded && options.stored_features) {
+            // A failed read leaves the profile-only answer: the point of degrading is to answer anyway.
+            auto stored = options.stored_features(id);
+            const bool found = stored && stored->has_value();
+            if (found) features = (*stored)->Features(Micros(now), unit);
+            timer.Record("features", found ? "stored" : "none");
+          }
           const analytics::Insight insight =
-              analytics::ScoreUser(current.get(), profile, used, Micros(now), options.engine);
+              analytics::ScoreFeatures(current.get(), profile, std::move(features), Micros(now), options.engine);
           std::vector<analytics::Recommendation> recs;
           if (current)
             recs = current->recommender.Recommend({used, profile.country, profile.country_name, Micros(now)},

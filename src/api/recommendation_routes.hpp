@@ -7,12 +7,15 @@
 //   4. the analytics engine: segment, offer, churn risk, P(alive), lifetime value, recommendations;
 //   5. the answer cached for `ttl` in both tiers;
 //   6. `recommendation.served` handed to `publish`, which must not block (the outbox buffer).
-// When the event store does not answer within the deadline, the answer is the best one without events (segment
-// from the profile, popular items in the user's country) marked "degraded": true, and it is not cached.
+// When the event store does not answer within the deadline, the answer is the best one without events, marked
+// "degraded": true and not cached: segment, churn risk and lifetime value from the features the event.ingested
+// consumer stored for the user (or from the profile alone when it stored none), popular items in the user's
+// country.
 // `?explain=true` adds each step's source and time.
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +33,8 @@ struct RecommendationRoutesOptions {
   std::size_t user_events_limit = 5000;
   std::chrono::seconds ttl{3600};
   std::chrono::milliseconds events_deadline{500};
+  // The user's stored feature state (queue::LoadUserFeatures), read only for degraded answers; may be empty.
+  std::function<Result<std::optional<analytics::FeatureState>>(std::string_view user_id)> stored_features;
 };
 
 // Receives what an answer served; called on the request's thread, so it must only hand the message over.

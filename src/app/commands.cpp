@@ -83,7 +83,8 @@ void SetUpLogging(const Config& config) {
 
 int RunServe(const Config& config, const std::optional<std::string>& port_file) {
   const int threads = ThreadCount(config);
-  auto stores = OpenStores(config, static_cast<std::size_t>(threads) + 2);
+  // The API's threads, the event.ingested consumer's threads, and two spare.
+  auto stores = OpenStores(config, static_cast<std::size_t>(threads + config.queue_worker_threads) + 2);
   if (!stores) return Fail(stores.error());
 
   api::Authenticator auth(config.api_keys);
@@ -118,7 +119,7 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
                             std::chrono::seconds(config.cache_analytics_ttl_s)};
   api::AddRelationalRoutes(router, relational, tiers, ttls);
   auto messaging =
-      Messaging::Start(config, MessagingRole::kServe, [&tiers](std::string_view user) { tiers.Invalidate(user); });
+      Messaging::Start(config, MessagingRole::kServe, events, [&tiers](std::string_view user) { tiers.Invalidate(user); });
   if (!messaging) return Fail(messaging.error());
   Messaging& background = **messaging;
   api::AddQueueRoutes(router, {&background.queue(), [&background] { return background.outbox().Pending(); },
@@ -134,7 +135,10 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
       {.engine = EngineOptionsFrom(config),
        .user_events_limit = config.user_events_limit,
        .ttl = std::chrono::seconds(config.cache_recommendations_ttl_s),
-       .events_deadline = std::chrono::milliseconds(config.events_deadline_ms)});
+       .events_deadline = std::chrono::milliseconds(config.events_deadline_ms),
+       .stored_features = [&background](std::string_view user) {
+         return queue::LoadUserFeatures(background.database(), user);
+       }});
   api::AddAnalyticsRoutes(router, relational, events, **model_store, [&models] { return models.Current(); },
                           {.engine = EngineOptionsFrom(config), .user_events_limit = config.user_events_limit});
   api::AddEventRoutes(router, events, relational, tiers,

@@ -139,6 +139,9 @@ const std::vector<Setting>& Settings() {
        Number(&Config::queue_relay_batch, 1, 100'000)},
       {"queue.relay_interval_ms", "COHORT_QUEUE_RELAY_INTERVAL_MS", "how often the relay looks at an empty outbox",
        Number(&Config::queue_relay_interval_ms, 1, 60'000)},
+      {"queue.processed_retention_h", "COHORT_QUEUE_PROCESSED_RETENTION_H",
+       "processed-message records (consumer idempotency) are pruned after this many hours (0: kept forever)",
+       Number(&Config::queue_processed_retention_h, 0, 87'600)},
       {"queue.serve_consumers", "COHORT_QUEUE_SERVE_CONSUMERS",
        "auto (consumers in serve with the embedded queue only), on or off",
        [](Config& c, const std::string& v) -> std::optional<std::string> {

@@ -47,6 +47,7 @@ struct Config {
   int queue_worker_threads = 1;               // per consumer
   int queue_relay_batch = 500;
   int queue_relay_interval_ms = 100;
+  int queue_processed_retention_h = 168;      // processed-message records kept this long (0: forever)
   std::string queue_serve_consumers = "auto";  // auto: serve runs the consumers with the embedded queue only
   std::string webhook_url;                    // empty: welcome notifications go to the notifications table
   int webhook_timeout_ms = 5000;

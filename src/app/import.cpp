@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <deque>
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -27,7 +29,15 @@ std::int64_t ToMicros(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// Counts, progress and the report of bad lines for one import run.
+int Fail(const Error& error) {
+  fmt::print(stderr, "\nimport failed: {}\n", error.client_message);
+  if (!error.internal_message.empty()) fmt::print(stderr, "  {}\n", error.internal_message);
+  return 1;
+}
+
+// Counts, progress and the report of bad lines for one import run. Batches are written on threads of their own,
+// so that reading and parsing the file overlaps the database's work; a server store (PostgreSQL, MongoDB)
+// takes two batches at once, SQLite one, as its writers would only wait for each other's lock.
 class ImportRun {
  public:
   ImportRun(Stores& stores, std::string what) : stores_(stores), what_(std::move(what)), tty_(isatty(2) != 0) {}
@@ -47,19 +57,23 @@ class ImportRun {
 
   Result<void> Flush() {
     if (pending_.empty()) return {};
-    COHORT_ASSIGN_OR_RETURN(api::IngestCounts counts,
-                            api::IngestEvents(*stores_.events, *stores_.relational, pending_));
-    accepted_ += counts.accepted;
-    duplicates_ += counts.duplicates;
-    unknown_users_ += counts.unknown_users;
+    if (inflight_.size() >= (stores_.events->backend() == "sqlite" ? 1U : 2U)) COHORT_TRY(Collect());
+    inflight_.push_back(std::async(std::launch::async, [this, batch = std::move(pending_)] {
+      return api::IngestEvents(*stores_.events, *stores_.relational, batch);
+    }));
     pending_.clear();
-    if (tty_)
-      fmt::print(stderr, "\r{}: {} lines, {} accepted, {} duplicates, {} rejected", what_, lines_, accepted_,
-                 duplicates_, rejected_);
+    return {};
+  }
+
+  // Waits for every write in flight.
+  Result<void> Drain() {
+    COHORT_TRY(Flush());
+    while (!inflight_.empty()) COHORT_TRY(Collect());
     return {};
   }
 
   int Finish(const std::string& extra = "") {
+    if (auto drained = Drain(); !drained) return Fail(drained.error());
     if (tty_) fmt::print(stderr, "\n");
     if (rejected_ > kErrorsShown) fmt::print(stderr, "... and {} more rejected lines\n", rejected_ - kErrorsShown);
     fmt::print("{}: {} lines read, {} events accepted, {} duplicates, {} rejected, {} skipped, {} for unknown users{}\n",
@@ -68,18 +82,27 @@ class ImportRun {
   }
 
  private:
+  // Waits for the oldest write in flight and counts it.
+  Result<void> Collect() {
+    Result<api::IngestCounts> counts = inflight_.front().get();
+    inflight_.pop_front();
+    if (!counts) return std::move(counts).error();
+    accepted_ += counts->accepted;
+    duplicates_ += counts->duplicates;
+    unknown_users_ += counts->unknown_users;
+    if (tty_)
+      fmt::print(stderr, "\r{}: {} lines, {} accepted, {} duplicates, {} rejected", what_, lines_, accepted_,
+                 duplicates_, rejected_);
+    return {};
+  }
+
   Stores& stores_;
   std::string what_;
   bool tty_;
   std::vector<domain::Event> pending_;
+  std::deque<std::future<Result<api::IngestCounts>>> inflight_;
   std::size_t lines_ = 0, accepted_ = 0, duplicates_ = 0, rejected_ = 0, skipped_ = 0, unknown_users_ = 0;
 };
-
-int Fail(const Error& error) {
-  fmt::print(stderr, "\nimport failed: {}\n", error.client_message);
-  if (!error.internal_message.empty()) fmt::print(stderr, "  {}\n", error.internal_message);
-  return 1;
-}
 
 bool LooksLikeNdjson(const std::string& path, std::istream& in) {
   for (std::string_view ext : {".ndjson", ".jsonl", ".json"})
@@ -290,7 +313,7 @@ int RunImportRetail(Stores& stores, const std::string& path) {
     customers.emplace(customer, row[7]);
     if (auto r = run.Add(std::move(e)); !r) return Fail(r.error());
   }
-  if (auto r = run.Flush(); !r) return Fail(r.error());
+  if (auto r = run.Drain(); !r) return Fail(r.error());
 
   std::vector<domain::Product> product_list;
   for (auto& [id, product] : products) product_list.push_back(std::move(product));

@@ -8,6 +8,13 @@
 #include "queue/sqlite/sqlite_queue.hpp"
 
 namespace cohort::app {
+namespace {
+
+// The newest events of a user that their stored counters and features are computed from: every event of
+// nearly every customer, bounded so that one refresh of a bot-like history stays a bounded read.
+constexpr std::size_t kFeatureHistoryLimit = 100'000;
+
+}  // namespace
 
 Result<std::unique_ptr<queue::MessageQueue>> OpenMessageQueue(const Config& config) {
   if (!config.amqp_url.empty()) {
@@ -32,16 +39,15 @@ queue::RuntimeOptions RuntimeOptionsFrom(const Config& config) {
                    .max_delay = std::chrono::milliseconds(config.queue_backoff_max_ms)};
   options.threads_per_consumer = static_cast<std::size_t>(config.queue_worker_threads);
   options.prefetch = static_cast<std::size_t>(config.queue_prefetch);
+  options.processed_retention = std::chrono::hours(config.queue_processed_retention_h);
   return options;
 }
 
 Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, MessagingRole role,
-                                                    queue::InvalidateUser invalidate) {
+                                                    store::EventStore& events, queue::InvalidateUser invalidate) {
   std::unique_ptr<Messaging> m(new Messaging());
   const std::size_t connections = static_cast<std::size_t>(config.queue_worker_threads) * 3 + 2;
-  COHORT_ASSIGN_OR_RETURN(m->db_, config.postgres_url.empty()
-                                      ? store::sql::OpenSqlite(config.SqlitePath(), connections)
-                                      : store::sql::OpenPostgres(config.postgres_url, connections));
+  COHORT_ASSIGN_OR_RETURN(m->db_, store::sql::OpenDatabase(config.SqlitePath(), config.postgres_url, connections));
   m->outbox_ = std::make_unique<store::Outbox>(*m->db_);
   COHORT_TRY(m->outbox_->Migrate());
   COHORT_ASSIGN_OR_RETURN(m->queue_, OpenMessageQueue(config));
@@ -52,7 +58,12 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
   const std::vector<std::shared_ptr<queue::Consumer>> consumers = {
       queue::MakeWelcomeNotifier(*m->db_,
                                  {config.webhook_url, std::chrono::milliseconds(config.webhook_timeout_ms)}),
-      queue::MakeUserCountersUpdater(*m->db_, std::move(invalidate)),
+      queue::MakeUserCountersUpdater(
+          *m->db_,
+          [&events](std::string_view user) {
+            return events.UserEvents({.user_id = std::string(user), .limit = kFeatureHistoryLimit});
+          },
+          std::move(invalidate)),
       queue::MakeImpressionCounter(*m->db_),
   };
   if (consume) {

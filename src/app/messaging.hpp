@@ -16,6 +16,7 @@
 #include "queue/consumers/consumers.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/processed_log.hpp"
+#include "store/events/event_store.hpp"
 #include "store/messaging/outbox.hpp"
 #include "store/sql/database.hpp"
 
@@ -30,9 +31,10 @@ class Messaging {
  public:
   // Opens the queue and a connection pool of its own to the relational database (so that background work
   // never counts in the API's statement counter nor waits for its connections), declares the topology and
-  // starts the threads. `invalidate` drops a user's cached answers (event.ingested).
+  // starts the threads. `invalidate` drops a user's cached answers (event.ingested); `events` is read by the
+  // event.ingested consumer and must outlive this object.
   static Result<std::unique_ptr<Messaging>> Start(const Config& config, MessagingRole role,
-                                                  queue::InvalidateUser invalidate);
+                                                  store::EventStore& events, queue::InvalidateUser invalidate);
   ~Messaging();
   Messaging(const Messaging&) = delete;
   Messaging& operator=(const Messaging&) = delete;

@@ -26,7 +26,11 @@ Result<Stores> OpenStores(const Config& config, std::size_t connections) {
     COHORT_ASSIGN_OR_RETURN(stores.events,
                             store::OpenSqlEventStore(config.SqlitePath(), config.postgres_url, connections));
   } else {
-    COHORT_ASSIGN_OR_RETURN(stores.events, store::OpenMongoEventStore(config.mongo_url, connections));
+    // The event.ingested messages go to the outbox of the relational database (mongo_event_store.hpp).
+    COHORT_ASSIGN_OR_RETURN(auto outbox,
+                            store::sql::OpenDatabase(config.SqlitePath(), config.postgres_url, connections));
+    COHORT_ASSIGN_OR_RETURN(stores.events,
+                            store::OpenMongoEventStore(config.mongo_url, connections, std::move(outbox)));
   }
   COHORT_ASSIGN_OR_RETURN(int events_version, stores.events->Migrate());
   spdlog::info("stores: relational={} (schema {}), events={} (schema {})", stores.relational->backend(),

@@ -25,8 +25,9 @@ int RunWorker(const Config& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // The stores are opened for their migrations: a worker may start before any serve process.
-  auto stores = OpenStores(config, 1);
+  // The stores are opened for their migrations (a worker may start before any serve process) and for the
+  // event.ingested consumer's reads, one per consumer thread.
+  auto stores = OpenStores(config, static_cast<std::size_t>(config.queue_worker_threads) + 1);
   if (!stores) {
     spdlog::error("{}", stores.error().client_message);
     return 1;
@@ -45,7 +46,8 @@ int RunWorker(const Config& config) {
   }
   cache::TieredCache& tiers = **cache;
   auto messaging =
-      Messaging::Start(config, MessagingRole::kWorker, [&tiers](std::string_view user) { tiers.Invalidate(user); });
+      Messaging::Start(config, MessagingRole::kWorker, *stores->events,
+                       [&tiers](std::string_view user) { tiers.Invalidate(user); });
   if (!messaging) {
     spdlog::error("{} {}", messaging.error().client_message, messaging.error().internal_message);
     return 1;

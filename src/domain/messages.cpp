@@ -9,10 +9,10 @@ MessageDraft UserCreatedMessage(const User& user) {
   return {std::string(kUserCreated), nlohmann::json{{"user_id", user.id}}.dump()};
 }
 
-std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
+std::vector<UserEventsSummary> SummariseByUser(std::span<const Event> events) {
   std::vector<UserEventsSummary> summaries;
   std::unordered_map<std::string_view, std::size_t> index;
-  for (const Event& e : stored) {
+  for (const Event& e : events) {
     auto [it, inserted] = index.try_emplace(e.user_id, summaries.size());
     if (inserted) summaries.push_back({.user_id = e.user_id});
     UserEventsSummary& s = summaries[it->second];
@@ -23,6 +23,11 @@ std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
     }
     s.last_ts_micros = std::max(s.last_ts_micros, e.ts_micros);
   }
+  return summaries;
+}
+
+std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
+  const std::vector<UserEventsSummary> summaries = SummariseByUser(stored);
   std::vector<MessageDraft> out;
   out.reserve(summaries.size());
   for (const UserEventsSummary& s : summaries) {

@@ -35,8 +35,14 @@ struct UserEventsSummary {
   std::int64_t last_ts_micros = 0;
 };
 
+// One summary per user of `events`, in order of first appearance.
+std::vector<UserEventsSummary> SummariseByUser(std::span<const Event> events);
+
 // One event.ingested message per user of `stored` (the events a batch newly stored):
-// {"user_id", "events", "purchases", "revenue", "last_ts_micros"}, in order of first appearance.
+// {"user_id", "events", "purchases", "revenue", "last_ts_micros"}, in order of first appearance. The message
+// says that the user's history changed; its consumer recomputes what depends on it from the store, so a
+// message sent for events that turn out to be stored already (the MongoDB store, mongo_event_store.hpp) is
+// harmless.
 std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored);
 
 // {"user_id", "segment", "product_ids": [...]}

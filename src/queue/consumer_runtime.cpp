@@ -6,6 +6,12 @@
 #include <random>
 
 namespace cohort::queue {
+namespace {
+
+// Records deleted per turn: a few milliseconds of write lock, so that pruning never holds up the consumers.
+constexpr std::size_t kPruneBatch = 1000;
+
+}  // namespace
 
 ConsumerRuntime::ConsumerRuntime(MessageQueue& queue, ProcessedLog* processed, RuntimeOptions options)
     : queue_(queue), processed_(processed), options_(std::move(options)) {}
@@ -78,7 +84,25 @@ void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
     }
     failures = 0;
     if (next->has_value()) Process(*subscription, consumer, **next, random);
+    PruneIfDue();
   }
+}
+
+void ConsumerRuntime::PruneIfDue() {
+  if (processed_ == nullptr || options_.processed_retention.count() <= 0) return;
+  std::unique_lock lock(prune_mutex_, std::try_to_lock);
+  const auto now = std::chrono::steady_clock::now();
+  if (!lock.owns_lock() || now < next_prune_) return;
+  auto pruned = processed_->Prune(Clock::now() - options_.processed_retention, kPruneBatch);
+  if (!pruned) {
+    spdlog::warn("cannot prune processed-message records: {}", pruned.error().internal_message);
+    next_prune_ = now + options_.prune_interval;
+    return;
+  }
+  // A full batch leaves more behind: the next turn takes the next batch.
+  next_prune_ = *pruned == kPruneBatch ? now : now + options_.prune_interval;
+  std::lock_guard totals_lock(totals_mutex_);
+  totals_.pruned += *pruned;
 }
 
 void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery,

@@ -3,7 +3,8 @@
 // calls the handler (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
 // (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff;
 // the subscription is then opened again. One object per process owns the threads; Stop (or the destructor)
-// ends them within about one poll interval.
+// ends them within about one poll interval. Between deliveries, one worker thread at a time also prunes the
+// processed-message records older than the retention, a batch per turn.
 
 #include <atomic>
 #include <chrono>
@@ -25,15 +26,19 @@ struct RuntimeOptions {
   std::size_t prefetch = 16;
   std::chrono::milliseconds poll{250};                  // longest wait in Subscription::Next, hence in Stop
   std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the wait for a backend that is away
+  std::chrono::hours processed_retention{24 * 7};  // processed-message records kept this long (0: forever)
+  std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};  // pause once no old record is left
 };
 
 struct RuntimeTotals {
   std::uint64_t handled = 0;  // handler calls
-  std::uint64_t acked = 0;
+  std::uint64_t acked =
+      0;  // acks handed to the backend, which may commit them a little later (message_queue.hpp)
   std::uint64_t retried = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t duplicates = 0;     // deliveries skipped as already processed
   std::uint64_t settle_errors = 0;  // settlements the backend refused (lease lost, connection lost)
+  std::uint64_t pruned = 0;         // processed-message records deleted as older than the retention
 };
 
 class ConsumerRuntime {
@@ -57,6 +62,7 @@ class ConsumerRuntime {
   void Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery,
                std::mt19937_64& random);
   void Sleep(std::chrono::milliseconds delay);
+  void PruneIfDue();
 
   MessageQueue& queue_;
   ProcessedLog* processed_;
@@ -67,6 +73,9 @@ class ConsumerRuntime {
 
   mutable std::mutex totals_mutex_;
   RuntimeTotals totals_;
+
+  std::mutex prune_mutex_;  // held by the thread that prunes; the others skip their turn
+  std::chrono::steady_clock::time_point next_prune_;
 };
 
 }  // namespace cohort::queue

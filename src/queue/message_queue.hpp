@@ -113,6 +113,9 @@ class Subscription {
   // Waits up to `wait` for a delivery; nullopt when none came in time. kUnavailable when the backend is away
   // (the runtime waits and calls again; the backend reconnects on its own).
   virtual Result<std::optional<Delivery>> Next(std::chrono::milliseconds wait) = 0;
+  // It may return before the ack is durable (RabbitMQ does not confirm a basic.ack; the embedded queue commits
+  // the acks of a prefetch window together, by the next Next that finds its window used up): a crash before
+  // then delivers the message again, never loses it. The embedded queue counts it in acked_total once committed.
   virtual Result<void> Ack(const Delivery& delivery) = 0;
   // Delivers it again, no sooner than `delay` from now (the RabbitMQ backend may round the delay to the one
   // of its delay queue for that attempt), with attempt + 1 and `error` as last_error.

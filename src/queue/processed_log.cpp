@@ -21,6 +21,19 @@ Result<void> ProcessedLog::Record(std::string_view consumer, std::string_view me
   return {};
 }
 
+Result<std::size_t> ProcessedLog::Prune(Clock::time_point before, std::size_t limit) {
+  if (limit == 0) return std::size_t{0};
+  COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
+  // Row values keep it one portable statement: SQLite and PostgreSQL both take (a, b) IN (SELECT a, b ...).
+  COHORT_ASSIGN_OR_RETURN(
+      store::sql::Rows rows,
+      lease->Execute("DELETE FROM processed_messages WHERE (consumer, message_id) IN ("
+                     "SELECT consumer, message_id FROM processed_messages WHERE processed_at_ms < $1 "
+                     "ORDER BY processed_at_ms LIMIT $2) RETURNING 1",
+                     std::vector<Value>{ToMillis(before), static_cast<std::int64_t>(limit)}));
+  return rows.size();
+}
+
 Result<bool> ProcessedLog::ClaimIn(store::sql::Connection& conn, std::string_view consumer,
                                    std::string_view message_id) {
   COHORT_ASSIGN_OR_RETURN(

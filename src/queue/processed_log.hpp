@@ -3,10 +3,16 @@
 // at-least-once delivery safe. The consumer runtime skips a message already recorded for its consumer and
 // records it after a successful handling; a handler whose effect lives in the same database records it inside
 // the effect's own transaction with ClaimIn, so the effect and the record commit together.
+//
+// Records are pruned once older than a retention (queue.processed_retention_h; the consumer runtime does it):
+// a record only matters while a duplicate of its message can still arrive (a redelivery after the visibility
+// timeout, a retry, an outbox row published twice), which is minutes, not days.
 
+#include <cstddef>
 #include <string_view>
 
 #include "common/result.hpp"
+#include "common/time.hpp"
 #include "store/sql/database.hpp"
 
 namespace cohort::queue {
@@ -22,6 +28,10 @@ class ProcessedLog {
   // then leaves its effect out.
   static Result<bool> ClaimIn(store::sql::Connection& conn, std::string_view consumer,
                               std::string_view message_id);
+
+  // Deletes up to `limit` of the records processed before `before`, oldest first, in one statement (so that a
+  // large backlog never holds the write lock for long); returns how many it deleted.
+  Result<std::size_t> Prune(Clock::time_point before, std::size_t limit);
 
   store::sql::Database& db() { return db_; }
 

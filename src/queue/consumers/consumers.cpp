@@ -1,5 +1,6 @@
 #include "queue/consumers/consumers.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "domain/messages.hpp"
@@ -76,8 +77,9 @@ class WelcomeNotifier final : public Consumer {
 
 class UserCountersUpdater final : public Consumer {
  public:
-  UserCountersUpdater(store::sql::Database& db, InvalidateUser invalidate)
+  UserCountersUpdater(store::sql::Database& db, ReadUserEvents read_events, InvalidateUser invalidate)
       : db_(db),
+        read_events_(std::move(read_events)),
         invalidate_(std::move(invalidate)),
         spec_{std::string(kUserCountersQueue), {std::string(domain::kEventIngested)}} {}
 
@@ -92,19 +94,21 @@ class UserCountersUpdater final : public Consumer {
         !p["revenue"].is_number())
       return BadPayload(d);
     const std::string user_id = p["user_id"];
+    auto history = read_events_(user_id);
+    if (!history) return HandlerResult::FromError(history.error());
+    const auto totals = domain::SummariseByUser(*history);
+    if (totals.empty()) return HandlerResult::Ack();  // nothing stored (a batch that failed after its message)
+    analytics::FeatureState state;
+    for (const domain::Event& e : *history) state.Add(e);
+    const domain::UserEventsSummary& t = totals.front();
     HandlerResult result = ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
       COHORT_TRY(conn.Execute(
-          "INSERT INTO user_event_counters (user_id, events, purchases, revenue, last_ts_micros, "
-          "updated_at_ms) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET "
-          "events = user_event_counters.events + excluded.events, "
-          "purchases = user_event_counters.purchases + excluded.purchases, "
-          "revenue = user_event_counters.revenue + excluded.revenue, "
-          "last_ts_micros = CASE WHEN excluded.last_ts_micros > user_event_counters.last_ts_micros "
-          "THEN excluded.last_ts_micros ELSE user_event_counters.last_ts_micros END, "
-          "updated_at_ms = excluded.updated_at_ms",
-          Params{user_id, p["events"].get<std::int64_t>(), p["purchases"].get<std::int64_t>(),
-                 p["revenue"].get<double>(), p["last_ts_micros"].get<std::int64_t>(),
+          "INSERT INTO user_event_counters (user_id, events, purchases, revenue, last_ts_micros, features, "
+          "updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET "
+          "events = excluded.events, purchases = excluded.purchases, revenue = excluded.revenue, "
+          "last_ts_micros = excluded.last_ts_micros, features = excluded.features, "
+          "updated_at_ms = excluded.updated_at_ms WHERE excluded.events >= user_event_counters.events",
+          Params{user_id, t.events, t.purchases, t.revenue, t.last_ts_micros, state.ToJson().dump(),
                  ToMillis(Clock::now())}));
       return {};
     });
@@ -115,6 +119,7 @@ class UserCountersUpdater final : public Consumer {
 
  private:
   store::sql::Database& db_;
+  ReadUserEvents read_events_;
   InvalidateUser invalidate_;
   QueueSpec spec_;
 };
@@ -164,8 +169,22 @@ std::shared_ptr<Consumer> MakeWelcomeNotifier(store::sql::Database& db, WebhookO
   return std::make_shared<WelcomeNotifier>(db, std::move(webhook));
 }
 
-std::shared_ptr<Consumer> MakeUserCountersUpdater(store::sql::Database& db, InvalidateUser invalidate) {
-  return std::make_shared<UserCountersUpdater>(db, std::move(invalidate));
+std::shared_ptr<Consumer> MakeUserCountersUpdater(store::sql::Database& db, ReadUserEvents read_events,
+                                                  InvalidateUser invalidate) {
+  return std::make_shared<UserCountersUpdater>(db, std::move(read_events), std::move(invalidate));
+}
+
+Result<std::optional<analytics::FeatureState>> LoadUserFeatures(store::sql::Database& db, std::string_view user_id) {
+  COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db.Acquire());
+  COHORT_ASSIGN_OR_RETURN(store::sql::Rows rows,
+                          lease->Execute("SELECT features FROM user_event_counters WHERE user_id = $1",
+                                         Params{std::string(user_id)}));
+  if (rows.empty() || rows.IsNull(0, 0)) return std::optional<analytics::FeatureState>();
+  json parsed = json::parse(rows.Text(0, 0), nullptr, false);
+  if (parsed.is_discarded())
+    return Error::Internal(fmt::format("user_event_counters.features of '{}' is not JSON", user_id));
+  COHORT_ASSIGN_OR_RETURN(auto state, analytics::FeatureState::FromJson(parsed));
+  return std::optional<analytics::FeatureState>(std::move(state));
 }
 
 std::shared_ptr<Consumer> MakeImpressionCounter(store::sql::Database& db) {

@@ -1,6 +1,7 @@
 #include "queue/sqlite/sqlite_queue.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <deque>
@@ -46,6 +47,9 @@ CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at_ms);
 
 std::int64_t NowMs() { return ToMillis(Clock::now()); }
 
+constexpr std::string_view kDeleteLeased =
+    "DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 RETURNING seq";
+
 Error LeaseLost(const Delivery& d) {
   return {ErrorCode::kFailedPrecondition, fmt::format("the lease on message '{}' ran out", d.id),
           fmt::format("queue {} seq {}", d.queue, d.tag)};
@@ -73,15 +77,23 @@ class SqliteSubscription final : public Subscription {
   Result<void> DeadLetter(const Delivery& delivery, const DeadLetterInfo& info) override;
 
  private:
-  // The lease token of a delivery this subscription holds; nullopt if it holds none under that tag.
+  // The lease token of a delivery this subscription holds unsettled; nullopt if it holds none under that tag.
   std::optional<std::int64_t> Lease(const Delivery& delivery) const;
-  Result<void> Claim();
+  // Commits the acks made since the last commit and leases up to `claim` more rows, in one transaction (a
+  // lone claim is one statement, hence its own transaction). Nothing changes here unless it committed.
+  Result<void> CommitAcksAndClaim(std::size_t claim);
+  Result<std::vector<Delivery>> Claim(Connection& conn, std::size_t limit, std::int64_t token);
 
   SqliteQueue& queue_;
   std::string name_;
   std::size_t prefetch_;
   std::deque<Delivery> buffered_;                           // claimed, not handed out yet
-  std::unordered_map<std::uint64_t, std::int64_t> leases_;  // seq → lease token, for every held row
+  std::unordered_map<std::uint64_t, std::int64_t> leases_;  // seq → lease token, for every unsettled row
+  // Acked by the consumer, not committed yet (seq, lease token). Their rows keep their leases until the
+  // commit, so a crash before it delivers them again after the visibility timeout; they count in the
+  // prefetch window with the leases above, so they are at most `prefetch_`.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> acked_;
+  std::chrono::steady_clock::time_point first_acked_at_;
   std::mt19937_64 random_{std::random_device{}()};
 };
 
@@ -226,9 +238,9 @@ class SqliteQueue final : public MessageQueue {
   store::sql::Database& db() { return *db_; }
   const SqliteQueueOptions& options() const { return options_; }
 
-  void Count(const std::string& queue, std::uint64_t Counters::*field) {
+  void Count(const std::string& queue, std::uint64_t Counters::*field, std::uint64_t n = 1) {
     std::lock_guard lock(mutex_);
-    ++(counters_[queue].*field);
+    counters_[queue].*field += n;
   }
 
   void Wake() {
@@ -262,15 +274,30 @@ class SqliteQueue final : public MessageQueue {
 };
 
 SqliteSubscription::~SqliteSubscription() {
-  if (leases_.empty()) return;
-  // Give back what this subscription held, so that another consumer takes it now rather than after the
-  // visibility timeout. Best effort: whatever fails here comes back when its lease runs out.
-  auto lease = queue_.db().Acquire();
-  if (!lease) return;
-  for (const auto& [seq, token] : leases_) {
-    (void)(*lease)->Execute(
-        "UPDATE queue_messages SET lease = NULL, visible_at_ms = $3 WHERE seq = $1 AND lease = $2",
-        Params{static_cast<std::int64_t>(seq), token, NowMs()});
+  if (leases_.empty() && acked_.empty()) return;
+  // Commit the acks, and give back the unsettled rows so that another consumer takes them now rather than
+  // after the visibility timeout. Best effort: an ack that fails here is only delivered again, and a row not
+  // given back comes back when its lease runs out.
+  std::uint64_t deleted = 0;
+  auto committed = queue_.db().InTransaction<void>([&](Connection& conn) -> Result<void> {
+    deleted = 0;
+    for (const auto& [seq, token] : acked_) {
+      COHORT_ASSIGN_OR_RETURN(Rows rows,
+                              conn.Execute(kDeleteLeased, Params{static_cast<std::int64_t>(seq), token}));
+      deleted += rows.size();
+    }
+    for (const auto& [seq, token] : leases_) {
+      COHORT_TRY(conn.Execute(
+          "UPDATE queue_messages SET lease = NULL, visible_at_ms = $3 WHERE seq = $1 AND lease = $2",
+          Params{static_cast<std::int64_t>(seq), token, NowMs()}));
+    }
+    return {};
+  });
+  if (committed) {
+    queue_.Count(name_, &Counters::acked, deleted);
+  } else {
+    spdlog::warn("queue {}: closing a subscription: {} acks and {} leases left to the visibility timeout: {}",
+                 name_, acked_.size(), leases_.size(), committed.error().internal_message);
   }
   queue_.Wake();
 }
@@ -281,19 +308,20 @@ std::optional<std::int64_t> SqliteSubscription::Lease(const Delivery& delivery) 
   return it->second;
 }
 
-Result<void> SqliteSubscription::Claim() {
+Result<std::vector<Delivery>> SqliteSubscription::Claim(Connection& conn, std::size_t limit,
+                                                        std::int64_t token) {
   const std::int64_t now = NowMs();
-  const std::int64_t token = static_cast<std::int64_t>(random_() >> 1);
-  COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, queue_.db().Acquire());
   COHORT_ASSIGN_OR_RETURN(
       Rows rows,
-      lease->Execute("UPDATE queue_messages SET lease = $1, visible_at_ms = $2, "
-                     "first_attempt_at_ms = COALESCE(first_attempt_at_ms, $3) "
-                     "WHERE seq IN (SELECT seq FROM queue_messages WHERE queue = $4 AND visible_at_ms <= $3 "
-                     "ORDER BY visible_at_ms, seq LIMIT $5) "
-                     "RETURNING seq, message_id, type, payload, attempt, created_at_ms, last_error",
-                     Params{token, now + queue_.options().visibility_timeout.count(), now, name_,
-                            static_cast<std::int64_t>(prefetch_ - leases_.size())}));
+      conn.Execute("UPDATE queue_messages SET lease = $1, visible_at_ms = $2, "
+                   "first_attempt_at_ms = COALESCE(first_attempt_at_ms, $3) "
+                   "WHERE seq IN (SELECT seq FROM queue_messages WHERE queue = $4 AND visible_at_ms <= $3 "
+                   "ORDER BY visible_at_ms, seq LIMIT $5) "
+                   "RETURNING seq, message_id, type, payload, attempt, created_at_ms, last_error",
+                   Params{token, now + queue_.options().visibility_timeout.count(), now, name_,
+                          static_cast<std::int64_t>(limit)}));
+  std::vector<Delivery> claimed;
+  claimed.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     Delivery d;
     d.tag = static_cast<std::uint64_t>(rows.Int(r, 0));
@@ -304,6 +332,42 @@ Result<void> SqliteSubscription::Claim() {
     d.created_at = FromMillis(rows.Int(r, 5));
     d.last_error = rows.Text(r, 6);
     d.queue = name_;
+    claimed.push_back(std::move(d));
+  }
+  return claimed;
+}
+
+Result<void> SqliteSubscription::CommitAcksAndClaim(std::size_t claim) {
+  if (acked_.empty() && claim == 0) return {};
+  const std::int64_t token = static_cast<std::int64_t>(random_() >> 1);
+  std::vector<Delivery> claimed;
+  std::uint64_t deleted = 0;
+  if (acked_.empty()) {
+    COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, queue_.db().Acquire());
+    COHORT_ASSIGN_OR_RETURN(claimed, Claim(*lease, claim, token));
+  } else {
+    auto committed = queue_.db().InTransaction<void>([&](Connection& conn) -> Result<void> {
+      deleted = 0;
+      for (const auto& [seq, lease_token] : acked_) {
+        COHORT_ASSIGN_OR_RETURN(
+            Rows rows, conn.Execute(kDeleteLeased, Params{static_cast<std::int64_t>(seq), lease_token}));
+        deleted += rows.size();
+      }
+      if (claim == 0) return {};
+      COHORT_ASSIGN_OR_RETURN(claimed, Claim(conn, claim, token));
+      return {};
+    });
+    if (!committed) return std::move(committed).error();
+    if (deleted < acked_.size()) {
+      // Their leases ran out before the commit: they are delivered again, and the processed-message records
+      // make that harmless.
+      spdlog::warn("queue {}: {} acks came after the visibility timeout; those messages are delivered again",
+                   name_, acked_.size() - deleted);
+    }
+    queue_.Count(name_, &Counters::acked, deleted);
+    acked_.clear();
+  }
+  for (Delivery& d : claimed) {
     leases_[d.tag] = token;
     buffered_.push_back(std::move(d));
   }
@@ -314,12 +378,16 @@ Result<std::optional<Delivery>> SqliteSubscription::Next(std::chrono::millisecon
   const auto until = std::chrono::steady_clock::now() + wait;
   while (true) {
     if (!buffered_.empty()) {
+      // A slow handler would otherwise keep the window's first acks uncommitted for the whole window.
+      if (!acked_.empty() &&
+          std::chrono::steady_clock::now() - first_acked_at_ >= queue_.options().ack_commit_delay)
+        COHORT_TRY(CommitAcksAndClaim(0));
       Delivery d = std::move(buffered_.front());
       buffered_.pop_front();
       return std::optional<Delivery>(std::move(d));
     }
     const std::uint64_t seen = queue_.generation();
-    if (leases_.size() < prefetch_) COHORT_TRY(Claim());
+    COHORT_TRY(CommitAcksAndClaim(prefetch_ > leases_.size() ? prefetch_ - leases_.size() : 0));
     if (!buffered_.empty()) continue;
     const auto now = std::chrono::steady_clock::now();
     if (now >= until) return std::optional<Delivery>();
@@ -331,13 +399,8 @@ Result<void> SqliteSubscription::Ack(const Delivery& delivery) {
   auto token = Lease(delivery);
   if (!token) return LeaseLost(delivery);
   leases_.erase(delivery.tag);
-  COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, queue_.db().Acquire());
-  COHORT_ASSIGN_OR_RETURN(Rows rows,
-                          lease->Execute("DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 "
-                                         "RETURNING seq",
-                                         Params{static_cast<std::int64_t>(delivery.tag), *token}));
-  if (rows.empty()) return LeaseLost(delivery);
-  queue_.Count(name_, &Counters::acked);
+  if (acked_.empty()) first_acked_at_ = std::chrono::steady_clock::now();
+  acked_.emplace_back(delivery.tag, *token);
   return {};
 }
 

@@ -42,6 +42,10 @@ CREATE TABLE impression_counters (
   PRIMARY KEY (scope, key)
 );
 )sql"},
+    // The consumer runtime prunes records by age (ProcessedLog::Prune).
+    {2, "processed messages by age", "CREATE INDEX processed_messages_age ON processed_messages (processed_at_ms);"},
+    // analytics::FeatureState as JSON, kept by the event.ingested consumer.
+    {3, "user features", "ALTER TABLE user_event_counters ADD COLUMN features TEXT;"},
 };
 
 constexpr sql::Migration kPostgres[] = {
@@ -81,6 +85,9 @@ CREATE TABLE IF NOT EXISTS impression_counters (
   PRIMARY KEY (scope, key)
 );
 )sql"},
+    {2, "processed messages by age",
+     "CREATE INDEX IF NOT EXISTS processed_messages_age ON processed_messages (processed_at_ms);"},
+    {3, "user features", "ALTER TABLE user_event_counters ADD COLUMN IF NOT EXISTS features TEXT;"},
 };
 
 }  // namespace

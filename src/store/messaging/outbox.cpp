@@ -14,27 +14,12 @@ std::string OutboxMessageId(std::int64_t row_id) { return fmt::format("outbox-{}
 Result<void> WriteOutbox(sql::Connection& conn, std::span<const domain::MessageDraft> messages) {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-  // Multi-row INSERTs of 256, 128, ... 1 rows (the binary digits of the count): one round trip per 256 messages,
-  // and at most nine statement shapes to prepare per connection.
-  std::size_t done = 0;
-  for (std::size_t rows = 256; rows > 0; rows /= 2) {
-    while (messages.size() - done >= rows) {
-      std::string sql = "INSERT INTO outbox (type, payload, created_at_ms) VALUES ";
-      std::vector<sql::Value> params;
-      params.reserve(rows * 3);
-      for (std::size_t i = 0; i < rows; ++i) {
-        const domain::MessageDraft& m = messages[done + i];
-        sql += fmt::format("{}(${}, ${}, ${})", i == 0 ? "" : ", ", params.size() + 1, params.size() + 2,
-                           params.size() + 3);
-        params.emplace_back(m.type);
-        params.emplace_back(m.payload);
-        params.emplace_back(now_ms);
-      }
-      COHORT_TRY(conn.Execute(sql, params));
-      done += rows;
-    }
-  }
-  return {};
+  return sql::InsertRows(conn, "INSERT INTO outbox (type, payload, created_at_ms) VALUES ", "({0}, {1}, {2})", 3, "",
+                         messages.size(), [&](std::size_t i, std::vector<sql::Value>& params) {
+                           params.emplace_back(messages[i].type);
+                           params.emplace_back(messages[i].payload);
+                           params.emplace_back(now_ms);
+                         });
 }
 
 Result<std::vector<OutboxRow>> Outbox::Oldest(std::size_t limit) {

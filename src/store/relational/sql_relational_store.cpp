@@ -358,8 +358,7 @@ class SqlRelationalStore final : public RelationalStore {
 Result<std::unique_ptr<RelationalStore>> OpenRelationalStore(const std::string& sqlite_path,
                                                              const std::string& postgres_url,
                                                              std::size_t max_connections) {
-  auto db = postgres_url.empty() ? sql::OpenSqlite(sqlite_path, max_connections)
-                                 : sql::OpenPostgres(postgres_url, max_connections);
+  auto db = sql::OpenDatabase(sqlite_path, postgres_url, max_connections);
   if (!db) return std::move(db).error();
   return std::unique_ptr<RelationalStore>(std::make_unique<SqlRelationalStore>(std::move(db).value()));
 }

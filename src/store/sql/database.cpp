@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include <fmt/args.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -90,6 +91,36 @@ Result<void> Database::Begin(Connection& conn) {
 
 void Database::Rollback(Connection& conn) {
   if (auto r = conn.Execute("ROLLBACK"); !r) spdlog::warn("rollback failed: {}", r.error().internal_message);
+}
+
+Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
+                        std::string_view tail, std::size_t rows,
+                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values) {
+  std::size_t done = 0;
+  for (std::size_t chunk = 256; chunk > 0; chunk /= 2) {
+    if (rows - done < chunk) continue;
+    std::string sql(head);
+    for (std::size_t i = 0; i < chunk; ++i) {
+      fmt::dynamic_format_arg_store<fmt::format_context> placeholders;
+      for (std::size_t c = 0; c < columns; ++c) placeholders.push_back(fmt::format("${}", i * columns + c + 1));
+      if (i > 0) sql += ", ";
+      sql += fmt::vformat(row_format, placeholders);
+    }
+    sql += tail;
+    while (rows - done >= chunk) {
+      std::vector<Value> params;
+      params.reserve(chunk * columns);
+      for (std::size_t i = 0; i < chunk; ++i) values(done + i, params);
+      COHORT_TRY(conn.Execute(sql, params));
+      done += chunk;
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Database>> OpenDatabase(const std::string& sqlite_path, const std::string& postgres_url,
+                                               std::size_t max_connections) {
+  return postgres_url.empty() ? OpenSqlite(sqlite_path, max_connections) : OpenPostgres(postgres_url, max_connections);
 }
 
 }  // namespace cohort::store::sql

@@ -149,5 +149,17 @@ Result<T> Database::InTransaction(const std::function<Result<T>(Connection&)>& b
 // Drivers. `url` is a libpq connection URI; `path` a SQLite file.
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, std::size_t max_connections);
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url, std::size_t max_connections);
+// Inserts `rows` rows by multi-row statements of 256, 128, ... 1 rows (the binary digits of the count): few
+// statements, and at most nine statement shapes to prepare per connection. The statement is `head` (e.g.
+// "INSERT INTO t (a, b) VALUES "), the rows, then `tail` (e.g. " ON CONFLICT DO NOTHING"); `row_format` writes
+// one row from its placeholders, given as {0}, {1}, ... (e.g. "({0}, json({1}))"), and `values(i, params)`
+// appends row i's values in that order.
+Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
+                        std::string_view tail, std::size_t rows,
+                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values);
+
+// The relational database of the configuration: PostgreSQL when `postgres_url` is set, else the SQLite file.
+Result<std::unique_ptr<Database>> OpenDatabase(const std::string& sqlite_path, const std::string& postgres_url,
+                                               std::size_t max_connections);
 
 }  // namespace cohort::store::sql

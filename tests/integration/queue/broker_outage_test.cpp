@@ -12,26 +12,6 @@
 namespace cohort::testing {
 namespace {
 
-class BrokerVhost {
- public:
-  BrokerVhost() : name_(UniqueName("cohort-outage-")) {
-    ok_ = BrokerCtl("add_vhost " + name_) &&
-          BrokerCtl(fmt::format("set_permissions -p {} guest '.*' '.*' '.*'", name_));
-  }
-  ~BrokerVhost() { BrokerCtl("delete_vhost " + name_); }
-  bool ok() const { return ok_; }
-  // The test broker's URL with this vhost.
-  std::string url() const {
-    std::string base = TestAmqpUrl();
-    if (!base.empty() && base.back() != '/') base += '/';
-    return base + name_;
-  }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
-
 json EventsFor(int first_user, int users, const std::string& tag) {
   json events = json::array();
   for (int i = first_user; i < first_user + users; ++i) {

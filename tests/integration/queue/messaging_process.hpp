@@ -51,15 +51,20 @@ inline NameValues FastMessaging(NameValues extra = {}) {
   return env;
 }
 
-// One integer from the SQLite database of a data folder.
-inline std::int64_t QueryInt(const std::string& data_dir, const std::string& sql) {
+// The rows of a query on the SQLite database of a data folder.
+inline store::sql::Rows QueryRows(const std::string& data_dir, const std::string& sql) {
   auto db = store::sql::OpenSqlite(data_dir + "/cohort.db", 1);
   if (!db) throw std::runtime_error(db.error().internal_message);
   auto lease = (*db)->Acquire();
   if (!lease) throw std::runtime_error(lease.error().internal_message);
   auto rows = (*lease)->Execute(sql);
   if (!rows) throw std::runtime_error(rows.error().internal_message);
-  return rows->Int(0, 0);
+  return std::move(rows).value();
+}
+
+// One integer from the SQLite database of a data folder.
+inline std::int64_t QueryInt(const std::string& data_dir, const std::string& sql) {
+  return QueryRows(data_dir, sql).Int(0, 0);
 }
 
 inline json QueueEntry(ServerProcess& server, std::string_view name) {

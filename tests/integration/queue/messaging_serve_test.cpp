@@ -6,7 +6,12 @@
 
 #include <set>
 
+#include "analytics/features.hpp"
+#include "api/event_codec.hpp"
+#include "common/time.hpp"
 #include "integration/queue/messaging_process.hpp"
+#include "integration/store/mongo_test_database.hpp"
+#include "store/events/mongo/mongo_event_store.hpp"
 #include "integration/queue/webhook_endpoint.hpp"
 
 namespace cohort::testing {
@@ -60,6 +65,84 @@ TEST(MessagingServeTest, OutboxFeedsEveryConsumerExactlyOnce) {
   EXPECT_EQ(notifications["ready"], 0);
   EXPECT_EQ(QueueEntry(server, "user-counters")["acked_total"], kUsers);
   EXPECT_EQ(server.Get("/api/admin/dead-letters").Json()["items"].size(), 0u);
+}
+
+// event.ingested keeps each user's analytics::FeatureState: after two batches (the second out of time order),
+// the stored state gives the features that one pass over the user's stored events gives.
+TEST(MessagingServeTest, EventIngestedKeepsTheUsersFeatures) {
+  ServerProcess server({.args = {}, .env = FastMessaging(), .data_dir = {}});
+  ASSERT_EQ(server.Post("/api/users", UserBody("f1").dump()).status, 201);
+  auto batch = [](int from, int to) {
+    json events = json::array();
+    for (int i = from; i < to; ++i)
+      events.push_back({{"event_id", fmt::format("f1-{}", i)},
+                        {"user_id", "f1"},
+                        {"type", i % 3 == 0 ? "purchase" : i % 3 == 1 ? "view" : "add_to_cart"},
+                        {"product_id", fmt::format("p{}", i % 7)},
+                        {"category", i % 2 == 0 ? "books" : "music"},
+                        {"price", 4 + i % 5},
+                        {"ts", fmt::format("2026-0{}-{:02}T10:00:00Z", 1 + i % 6, 1 + (i * 7) % 28)}});
+    return events;
+  };
+  ASSERT_EQ(server.Post("/api/events", batch(0, 30).dump()).Json()["accepted"], 30);
+  ASSERT_EQ(server.Post("/api/events", batch(30, 50).dump()).Json()["accepted"], 20);
+
+  const std::string dir = server.data_dir();
+  const std::string features_of_f1 = "SELECT features FROM user_event_counters WHERE user_id = 'f1'";
+  ASSERT_TRUE(Eventually([&] { return QueryInt(dir, "SELECT COALESCE(MAX(events), 0) FROM user_event_counters") == 50; }))
+      << server.Log();
+  auto state = analytics::FeatureState::FromJson(json::parse(QueryRows(dir, features_of_f1).Text(0, 0)));
+  ASSERT_TRUE(state.ok()) << state.error().client_message;
+  EXPECT_EQ(state->events(), 50);
+
+  const json stored = server.Get("/api/users/f1/events?limit=1000").Json();
+  auto events = api::ParseEventsJson(stored["items"].dump(), 0);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->events.size(), 50u) << stored.dump();
+  for (const char* when : {"2026-06-30T00:00:00Z", "2026-09-01T12:00:00Z"}) {
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::microseconds>(ParseRfc3339(when)->time_since_epoch()).count();
+    const analytics::UserFeatures expected = analytics::ComputeFeatures(events->events, now, analytics::TimeUnit::kDays);
+    EXPECT_EQ(state->Features(now, analytics::TimeUnit::kDays), expected);
+    EXPECT_GT(expected.purchases, 1);
+    EXPECT_GT(expected.events_90d, 0);
+  }
+}
+
+// Events in MongoDB (the CongoDB wire-compatible peer of `make test`, not mongod): the event.ingested rows follow
+// each insert in the relational outbox, so the consumer keeps user_event_counters; a batch sent again (all
+// duplicates) causes messages again, and the counters, recomputed from the store, do not double.
+TEST(MessagingServeTest, EventsInMongoDbCauseEventIngestedMessages) {
+  const std::string mongo = TestMongoUrl();
+  if (mongo.empty()) return;
+  const std::string url = MongoUrlWithDatabase(mongo, UniqueMongoDatabaseName());
+  ServerProcess server({.args = {}, .env = FastMessaging({{"COHORT_MONGO_URL", url}}), .data_dir = {}});
+  constexpr int kUsers = 10;
+  json events = json::array();
+  for (int i = 0; i < kUsers; ++i) {
+    ASSERT_EQ(server.Post("/api/users", UserBody(fmt::format("m{}", i)).dump()).status, 201);
+    events.push_back({{"event_id", fmt::format("mv{}", i)}, {"user_id", fmt::format("m{}", i)}, {"type", "view"}});
+    events.push_back({{"event_id", fmt::format("mb{}", i)},
+                      {"user_id", fmt::format("m{}", i)},
+                      {"type", "purchase"},
+                      {"price", 10},
+                      {"quantity", 2}});
+  }
+  ASSERT_EQ(server.Post("/api/events", events.dump()).Json()["accepted"], 2 * kUsers);
+  ASSERT_EQ(server.Post("/api/events", events.dump()).Json()["duplicates"], 2 * kUsers);
+
+  const std::string dir = server.data_dir();
+  ASSERT_TRUE(Eventually([&] {
+    return QueueEntry(server, "user-counters")["acked_total"] == 2 * kUsers &&
+           QueryInt(dir, "SELECT COUNT(*) FROM outbox") == 0;
+  })) << server.Log();
+  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM user_event_counters"), kUsers);
+  EXPECT_EQ(QueryInt(dir, "SELECT SUM(events) FROM user_event_counters"), 2 * kUsers);
+  EXPECT_EQ(QueryInt(dir, "SELECT CAST(SUM(revenue) AS INTEGER) FROM user_event_counters"), 20 * kUsers);
+  EXPECT_EQ(QueryInt(dir, "SELECT COUNT(*) FROM user_event_counters WHERE features IS NULL"), 0);
+  auto store = store::OpenMongoEventStore(url, 1);
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE(dynamic_cast<store::MongoEventStore&>(**store).DropDatabase().ok());
 }
 
 TEST(MessagingServeTest, WebhookFailingThreeTimesIsRetriedUntilItSucceeds) {

@@ -37,6 +37,30 @@ inline std::string UniqueName(std::string_view stem) {
   return fmt::format("{}{:08x}", stem, static_cast<std::uint32_t>(random()));
 }
 
+// A RabbitMQ vhost of its own on the test broker, deleted on destruction, so that the fixed queue names
+// (cohort.notifications, ...) of a `cohort` process never mix with other tests'.
+class BrokerVhost {
+ public:
+  BrokerVhost() : name_(UniqueName("cohort-test-")) {
+    ok_ = BrokerCtl("add_vhost " + name_) &&
+          BrokerCtl(fmt::format("set_permissions -p {} guest '.*' '.*' '.*'", name_));
+  }
+  ~BrokerVhost() { BrokerCtl("delete_vhost " + name_); }
+  BrokerVhost(const BrokerVhost&) = delete;
+  BrokerVhost& operator=(const BrokerVhost&) = delete;
+  bool ok() const { return ok_; }
+  // The test broker's URL with this vhost.
+  std::string url() const {
+    std::string base = TestAmqpUrl();
+    if (!base.empty() && base.back() != '/') base += '/';
+    return base + name_;
+  }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
 // Polls `done` every 20 ms for up to `limit`; true once it holds. A generous limit, only so that a broken
 // backend ends the test instead of hanging it: nothing is measured.
 inline bool Eventually(const std::function<bool()>& done,

@@ -66,6 +66,63 @@ TEST(FeaturesTest, NoEventsMeansNeverActive) {
   EXPECT_EQ(f.purchases, 0);
 }
 
+// A year of one user's events in an order that is not time order, with views, carts, purchases and returns.
+std::vector<domain::Event> Year() {
+  std::vector<domain::Event> events;
+  const char* types[] = {"view", "add_to_cart", "purchase", "view", "return", "view", "purchase"};
+  const char* categories[] = {"books", "music", "games"};
+  for (int i = 0; i < 140; ++i) {
+    const std::int64_t ts = kNow - ((i * 37) % 365) * kDay - (i % 5) * 3600'000'000LL;
+    events.push_back(Make(types[i % 7], ts, "p" + std::to_string(i % 11), 3.5 + i % 9, 1 + i % 3, categories[i % 3]));
+  }
+  return events;
+}
+
+TEST(FeatureStateTest, StoredStateGivesTheComputedFeaturesAtAnyLaterMoment) {
+  const std::vector<domain::Event> events = Year();
+  FeatureState state;
+  for (const auto& e : events) state.Add(e);
+  auto stored = FeatureState::FromJson(nlohmann::json::parse(state.ToJson().dump()));
+  ASSERT_TRUE(stored.ok()) << stored.error().client_message;
+  EXPECT_EQ(stored->events(), 140);
+  // The stored JSON dropped the window entries older than 90 days before the last event: no later moment needs
+  // them, so the features agree with a pass over every event, today and as time goes by.
+  EXPECT_LT(stored->ToJson()["recent"].size(), events.size());
+  for (std::int64_t later : {0, 1, 6, 8, 29, 31, 89, 91, 400}) {
+    const std::int64_t now = kNow + later * kDay;
+    for (TimeUnit unit : {TimeUnit::kDays, TimeUnit::kWeeks})
+      EXPECT_EQ(stored->Features(now, unit), ComputeFeatures(events, now, unit)) << "days after: " << later;
+  }
+  // Folding the same events in another order gives the same state.
+  FeatureState reversed;
+  for (auto it = events.rbegin(); it != events.rend(); ++it) reversed.Add(*it);
+  const UserFeatures a = reversed.Features(kNow, TimeUnit::kDays);
+  const UserFeatures b = state.Features(kNow, TimeUnit::kDays);
+  EXPECT_EQ(a.events_30d, b.events_30d);
+  EXPECT_EQ(a.summary.x, b.summary.x);
+  EXPECT_NEAR(a.revenue, b.revenue, 1e-9);
+}
+
+TEST(FeatureStateTest, RejectsStatesItDidNotWrite) {
+  FeatureState state;
+  for (const auto& e : Year()) state.Add(e);
+  const nlohmann::json good = state.ToJson();
+  EXPECT_TRUE(FeatureState::FromJson(good).ok());
+  auto with = [&](const std::string& key, nlohmann::json value) {
+    nlohmann::json j = good;
+    j[key] = std::move(value);
+    return FeatureState::FromJson(j);
+  };
+  EXPECT_FALSE(FeatureState::FromJson(nlohmann::json::array()).ok());
+  EXPECT_FALSE(with("version", 2).ok());
+  EXPECT_FALSE(with("events", -1).ok());
+  EXPECT_FALSE(with("last_activity_micros", nullptr).ok());
+  EXPECT_FALSE(with("purchases", nlohmann::json::array({nlohmann::json::array({1, -5.0})})).ok());
+  EXPECT_FALSE(with("recent", nlohmann::json::array({nlohmann::json::array({1, 3})})).ok());
+  EXPECT_FALSE(with("categories", {{"books", 0}}).ok());
+  EXPECT_FALSE(with("returned", "x").ok());
+}
+
 UserProfile Profile() { return {"u1", kNow - 400 * kDay, "UA", "Ukraine"}; }
 
 // The same history moved `shift` days closer to now.

@@ -21,12 +21,15 @@
 #include <spdlog/spdlog.h>
 
 #include "common/time.hpp"
+#include "domain/messages.hpp"
+#include "store/messaging/outbox.hpp"
 
 namespace cohort::store {
 
 struct MongoEventStore::State {
   mongoc_client_pool_t* pool = nullptr;
   std::string database;
+  std::unique_ptr<sql::Database> outbox;  // may be null: no messages
 
   State() = default;
   State(const State&) = delete;
@@ -521,6 +524,7 @@ MongoEventStore::~MongoEventStore() = default;
 const std::string& MongoEventStore::database_name() const { return state_->database; }
 
 Result<int> MongoEventStore::Migrate() {
+  if (state_->outbox) COHORT_TRY(Outbox(*state_->outbox).Migrate());
   PooledClient client(state_->pool);
   if (client.get() == nullptr) return NoClient();
   COHORT_ASSIGN_OR_RETURN(auto collection, EventsCollection(client.get(), state_->database));
@@ -641,6 +645,14 @@ Result<AppendCounts> MongoEventStore::Append(std::span<const domain::Event> even
   if (counts.accepted + counts.duplicates != events.size())
     return Error::Internal(fmt::format("mongo insert_many: {} stored and {} duplicates for {} events",
                                        counts.accepted, counts.duplicates, events.size()));
+  if (state_->outbox) {
+    const auto messages = domain::EventIngestedMessages(events);
+    auto written = state_->outbox->InTransaction<bool>([&](sql::Connection& conn) -> Result<bool> {
+      COHORT_TRY(WriteOutbox(conn, messages));
+      return true;
+    });
+    if (!written) return std::move(written).error();
+  }
   return counts;
 }
 
@@ -782,7 +794,8 @@ Result<void> MongoEventStore::DropDatabase() {
   return {};
 }
 
-Result<std::unique_ptr<EventStore>> OpenMongoEventStore(const std::string& url, std::size_t max_connections) {
+Result<std::unique_ptr<EventStore>> OpenMongoEventStore(const std::string& url, std::size_t max_connections,
+                                                       std::unique_ptr<sql::Database> outbox) {
   InitMongoc();
   bson_error_t error;
   std::unique_ptr<mongoc_uri_t, UriDeleter> uri(mongoc_uri_new_with_error(url.c_str(), &error));
@@ -804,6 +817,7 @@ Result<std::unique_ptr<EventStore>> OpenMongoEventStore(const std::string& url, 
     mongoc_uri_set_option_as_utf8(uri.get(), MONGOC_URI_APPNAME, "cohort");
 
   auto state = std::make_unique<MongoEventStore::State>();
+  state->outbox = std::move(outbox);
   const char* database = mongoc_uri_get_database(uri.get());
   state->database = (database != nullptr && *database != '\0') ? database : kDefaultDatabase;
   state->pool = mongoc_client_pool_new_with_error(uri.get(), &error);

@@ -27,6 +27,12 @@
 // to the same state (already stored events count as duplicates). Duplicate-key errors (11000) are
 // duplicates, not errors; any other write error makes Append return an error.
 //
+// event.ingested messages (domain/messages.hpp) go to the transactional outbox of a relational database when
+// the store is opened with one (the server's configuration always does). No transaction spans MongoDB and that
+// database, so they are written after the insert, for every event of the batch, duplicates included: a batch
+// whose messages failed returns an error, and its retry (all duplicates by then) writes them. A message for an
+// event that was stored already only makes its consumer recompute an unchanged user.
+//
 // Timeouts: unless the URL sets them, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
 // socketTimeoutMS=10000 and waitQueueTimeoutMS=5000 (waiting for a pooled connection), so that a dead server
 // fails within a few seconds. Reads carry maxTimeMS (Aggregate: limits.timeout, which should stay below
@@ -43,6 +49,7 @@
 
 #include "common/result.hpp"
 #include "store/events/event_store.hpp"
+#include "store/sql/database.hpp"
 
 namespace cohort::store {
 
@@ -82,6 +89,8 @@ class MongoEventStore final : public EventStore {
 // Opens a pool of at most max_connections connections (the URL's maxPoolSize wins when set). Connects
 // lazily: a server that is down fails the first operation (Ping, Migrate, ...), not the open.
 // kInvalidArgument when the URL is not a MongoDB connection string.
-Result<std::unique_ptr<EventStore>> OpenMongoEventStore(const std::string& url, std::size_t max_connections);
+// `outbox`, when given, is where Append writes event.ingested messages; Migrate then migrates its outbox tables.
+Result<std::unique_ptr<EventStore>> OpenMongoEventStore(const std::string& url, std::size_t max_connections,
+                                                       std::unique_ptr<sql::Database> outbox = nullptr);
 
 }  // namespace cohort::store

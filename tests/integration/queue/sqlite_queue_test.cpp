@@ -1,0 +1,210 @@
+// The embedded queue's batched acks (queue/sqlite/sqlite_queue.hpp): an ack counts, and leaves the queue,
+// only once its window has committed; a process killed before that commit has its acked messages delivered
+// again, one killed after it has them gone. The kills are real: a forked child takes and acks, then SIGKILLs
+// itself.
+
+#include "queue/sqlite/sqlite_queue.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "integration/queue/queue_backends.hpp"
+
+namespace cohort::testing {
+namespace {
+
+using queue::Delivery;
+
+constexpr std::string_view kQueue = "batched";
+constexpr std::string_view kType = "batched.thing";
+
+class SqliteQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    queue_ = Open();
+    ASSERT_TRUE(queue_);
+    ASSERT_TRUE(queue_->DeclareQueue({std::string(kQueue), {std::string(kType)}}));
+  }
+
+  // Another handle on the same file, as another process has.
+  std::unique_ptr<queue::MessageQueue> Open() const {
+    auto opened = queue::OpenSqliteQueue({.path = dir_.path() + "/queue.db",
+                                          .visibility_timeout = kVisibility,
+                                          .poll_interval = std::chrono::milliseconds(20),
+                                          .ack_commit_delay = std::chrono::hours(1)});
+    EXPECT_TRUE(opened) << opened.error().internal_message;
+    return opened ? std::move(opened).value() : nullptr;
+  }
+
+  std::vector<std::string> Publish(int count) {
+    std::vector<queue::OutgoingMessage> batch;
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      batch.push_back({fmt::format("m{}", next_id_++), std::string(kType), "{}"});
+      ids.push_back(batch.back().id);
+    }
+    EXPECT_TRUE(queue_->Publish(batch));
+    return ids;
+  }
+
+  // Takes `count` deliveries (failing the test when they do not come).
+  static std::vector<Delivery> Take(queue::Subscription& sub, std::size_t count) {
+    std::vector<Delivery> got;
+    for (int tries = 0; got.size() < count && tries < 100; ++tries) {
+      auto next = sub.Next(std::chrono::milliseconds(100));
+      if (!next) {
+        ADD_FAILURE() << next.error().internal_message;
+        break;
+      }
+      if (next->has_value()) got.push_back(std::move(**next));
+    }
+    EXPECT_EQ(got.size(), count);
+    return got;
+  }
+
+  static queue::QueueStats StatsOf(queue::MessageQueue& q) {
+    auto stats = q.Stats();
+    EXPECT_TRUE(stats);
+    if (stats) {
+      for (const auto& s : *stats)
+        if (s.queue == kQueue) return s;
+    }
+    ADD_FAILURE() << "no stats for the queue";
+    return {};
+  }
+
+  // Runs `body` in a forked child that then kills itself with SIGKILL, as a crash would; a failing step exits
+  // with status 1 instead, which the caller sees as a failure.
+  static void InKilledChild(const std::function<bool()>& body) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (!body()) ::_exit(1);
+      ::raise(SIGKILL);
+      ::_exit(2);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the child failed before its kill, status " << status;
+  }
+
+  // Every message delivered to a fresh subscription until nothing more comes for longer than the visibility
+  // timeout (acked, so each counts once).
+  std::set<std::string> Remaining() {
+    auto sub = queue_->Subscribe(kQueue, 16);
+    EXPECT_TRUE(sub);
+    std::set<std::string> ids;
+    if (!sub) return ids;
+    for (;;) {
+      auto next = (*sub)->Next(kVisibility * 3);
+      if (!next || !next->has_value()) break;
+      EXPECT_TRUE(ids.insert((*next)->id).second) << "delivered twice: " << (*next)->id;
+      EXPECT_TRUE((*sub)->Ack(**next));
+    }
+    return ids;
+  }
+
+  static constexpr std::chrono::milliseconds kVisibility{400};
+  TempDir dir_;
+  std::unique_ptr<queue::MessageQueue> queue_;
+  int next_id_ = 0;
+};
+
+TEST_F(SqliteQueueTest, AnAckCountsAndLeavesTheQueueOnlyOnceItsWindowCommitted) {
+  Publish(4);
+  auto sub = queue_->Subscribe(kQueue, 4);
+  ASSERT_TRUE(sub);
+  const auto window = Take(**sub, 4);
+  ASSERT_EQ(window.size(), 4u);
+  ASSERT_TRUE((*sub)->Ack(window[0]));
+  ASSERT_TRUE((*sub)->Ack(window[1]));
+  auto other = Open();  // what another process sees: the rows are still there, leased
+  ASSERT_TRUE(other);
+  EXPECT_EQ(StatsOf(*queue_).acked_total, 0u) << "an ack reported before it committed";
+  EXPECT_EQ(StatsOf(*other).in_flight, 4);
+
+  ASSERT_TRUE((*sub)->Ack(window[2]));
+  ASSERT_TRUE((*sub)->Ack(window[3]));
+  auto more = (*sub)->Next(std::chrono::milliseconds(50));  // the window is used up: its acks commit
+  ASSERT_TRUE(more);
+  EXPECT_FALSE(more->has_value());
+  EXPECT_EQ(StatsOf(*queue_).acked_total, 4u);
+  EXPECT_EQ(StatsOf(*other).in_flight, 0);
+  EXPECT_EQ(StatsOf(*other).ready, 0);
+  auto again = (*sub)->Ack(window[0]);
+  ASSERT_FALSE(again) << "a delivery is settled once";
+  EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteQueueTest, AcksNotCommittedAtACrashAreDeliveredAgainAndCommittedOnesAreNot) {
+  Publish(6);
+  // Prefetch 3: the first window is taken and acked, its acks commit when the second window is claimed; the
+  // second window is taken and acked too (its ids written down), but the process dies before those acks
+  // commit.
+  const std::string second_window_file = dir_.path() + "/second-window";
+  InKilledChild([&] {
+    auto q = Open();
+    if (!q) return false;
+    auto sub = q->Subscribe(kQueue, 3);
+    if (!sub) return false;
+    std::ofstream second_window(second_window_file);
+    for (int i = 0; i < 6; ++i) {
+      auto next = (*sub)->Next(std::chrono::seconds(5));
+      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return false;
+      if (i >= 3) second_window << (*next)->id << "\n";
+    }
+    second_window.close();
+    return second_window.good();
+  });
+  std::set<std::string> second_window;
+  std::ifstream in(second_window_file);
+  for (std::string id; std::getline(in, id);) second_window.insert(id);
+  ASSERT_EQ(second_window.size(), 3u);
+  EXPECT_EQ(Remaining(), second_window) << "exactly the window whose acks had not committed comes back";
+}
+
+TEST_F(SqliteQueueTest, AcksCommittedBeforeACrashStayDone) {
+  Publish(3);
+  InKilledChild([this] {
+    auto q = Open();
+    if (!q) return false;
+    auto sub = q->Subscribe(kQueue, 3);
+    if (!sub) return false;
+    for (int i = 0; i < 3; ++i) {
+      auto next = (*sub)->Next(std::chrono::seconds(5));
+      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return false;
+    }
+    auto after = (*sub)->Next(std::chrono::milliseconds(10));  // commits the window's acks
+    return after && !after->has_value();
+  });
+  EXPECT_TRUE(Remaining().empty());
+}
+
+TEST_F(SqliteQueueTest, ASlowHandlersAcksCommitAfterTheAckCommitDelay) {
+  auto opened = queue::OpenSqliteQueue({.path = dir_.path() + "/queue.db",
+                                        .visibility_timeout = std::chrono::seconds(30),
+                                        .ack_commit_delay = std::chrono::milliseconds(0)});
+  ASSERT_TRUE(opened);
+  Publish(3);
+  auto sub = (*opened)->Subscribe(kQueue, 3);
+  ASSERT_TRUE(sub);
+  auto first = Take(**sub, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE((*sub)->Ack(first[0]));
+  EXPECT_EQ(StatsOf(**opened).acked_total, 0u);
+  ASSERT_EQ(Take(**sub, 1).size(), 1u);  // the window is not used up, but the ack is old enough
+  EXPECT_EQ(StatsOf(**opened).acked_total, 1u);
+  EXPECT_EQ(StatsOf(**opened).in_flight, 2);
+}
+
+}  // namespace
+}  // namespace cohort::testing
