@@ -5,12 +5,14 @@
 #   bench/http/run.sh          (`make bench-http` installs wrk and nginx first)
 # Environment (defaults): BENCH_USERS (100000), BENCH_PRODUCTS (1000), BENCH_DURATION (10s), BENCH_WARMUP (2s),
 #   BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_COHORT_BIN (build/release/cohort, built when not given),
-#   BENCH_L1_BYTES (2147483648), BENCH_DRAIN_LIMIT (1800 s), BENCH_DATA (none: a temporary directory).
+#   BENCH_L1_BYTES (2147483648), BENCH_DRAIN_LIMIT (1800 s), BENCH_DATA (none: a temporary directory),
+#   BENCH_ASKED_USERS (BENCH_USERS: the load asks for ids u000001..u<this>).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCRIPT=$ROOT/bench/http/random_users.lua
 USERS=${BENCH_USERS:-100000}
+ASKED=${BENCH_ASKED_USERS:-$USERS}
 PRODUCTS=${BENCH_PRODUCTS:-1000}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
@@ -87,9 +89,8 @@ build_cohort() {
   [[ -x "$BENCH_COHORT_BIN" ]] || die "the release build left no binary at $BENCH_COHORT_BIN"
 }
 
-# Runs the cohort binary on $DATA with the default store (SQLite) and open access: the environment must not
-# switch either.
-cohort() { env -u COHORT_POSTGRES_URL -u COHORT_API_KEYS -u COHORT_AMQP_URL -u COHORT_REDIS_URL "$@"; }
+# Prefix of every cohort command: the default store (SQLite) and open access, whatever the environment says.
+COHORT_ENV=(env -u COHORT_POSTGRES_URL -u COHORT_MONGO_URL -u COHORT_API_KEYS -u COHORT_AMQP_URL -u COHORT_REDIS_URL)
 
 # Fills $DATA with the demo data set and trains the models (`make run` does the same), unless BENCH_DATA names
 # a directory filled by an earlier run.
@@ -102,7 +103,7 @@ prepare_data() {
   mkdir -p "$DATA"
   log "cohort demo: $USERS users, $PRODUCTS products (load $(load1))"
   local started=$SECONDS
-  cohort "$BENCH_COHORT_BIN" demo --data-dir "$DATA" --users "$USERS" --products "$PRODUCTS" --seed 42 \
+  "${COHORT_ENV[@]}" "$BENCH_COHORT_BIN" demo --data-dir "$DATA" --users "$USERS" --products "$PRODUCTS" --seed 42 \
     >"$WORK/demo.log" 2>&1 || {
     tail -n 30 "$WORK/demo.log" >&2
     die "cohort demo failed"
@@ -112,7 +113,7 @@ prepare_data() {
   tail -n 1 "$WORK/demo.log" >&2
   log "cohort train (load $demo_load)"
   started=$SECONDS
-  cohort "$BENCH_COHORT_BIN" train --data-dir "$DATA" >"$WORK/train.log" 2>&1 || {
+  "${COHORT_ENV[@]}" "$BENCH_COHORT_BIN" train --data-dir "$DATA" >"$WORK/train.log" 2>&1 || {
     tail -n 30 "$WORK/train.log" >&2
     die "cohort train failed"
   }
@@ -126,7 +127,7 @@ prepare_data() {
 serve_cohort() {
   local name=$1 port_file=$WORK/$1.port i
   shift
-  cohort "$@" "$BENCH_COHORT_BIN" serve --data-dir "$DATA" --host 127.0.0.1 --port 0 --port-file "$port_file" \
+  "${COHORT_ENV[@]}" "$@" "$BENCH_COHORT_BIN" serve --data-dir "$DATA" --host 127.0.0.1 --port 0 --port-file "$port_file" \
     >"$WORK/$name.log" 2>&1 &
   SERVED_PID=$!
   for ((i = 0; i < 600; i++)); do
@@ -198,7 +199,7 @@ drain_messages() { # label
 # until it is warmed) for the first user from $SAMPLE_ID on whose recommendation list has the default length.
 save_reference_answers() {
   local www=$1 n=${SAMPLE_ID#u} id code count
-  for ((n = 10#$n; n <= USERS; n++)); do
+  for ((n = 10#$n; n <= ASKED; n++)); do
     id=$(printf 'u%06d' "$n")
     code=$(curl -sS -o "$www/recommendations.json" -w '%{http_code}' \
       "http://127.0.0.1:$UNCACHED_PORT/api/users/$id$RECS") || die "GET /api/users/$id$RECS failed"
@@ -262,24 +263,24 @@ CONF
   log "nginx on port $NGINX_PORT: $RECS_BYTES bytes for $RECS, $USER_BYTES bytes otherwise (answers for $REFERENCE_ID)"
 }
 
-# Asks the cached server once for every user's recommendations and profile (ids u000001..u$USERS, each once,
-# $CONNECTIONS at a time), so that every request of the measured runs is a cache hit.
+# Asks the cached server once for the recommendations and profile of every user the load asks for (ids
+# u000001..u$ASKED, each once, $CONNECTIONS at a time), so that every request of the measured runs can be a hit.
 warm_cache() {
   local list=$WORK/warm.curl started=$SECONDS failed
-  awk -v n="$USERS" -v base="http://127.0.0.1:$COHORT_PORT/api/users/u" -v recs="$RECS" 'BEGIN {
+  awk -v n="$ASKED" -v base="http://127.0.0.1:$COHORT_PORT/api/users/u" -v recs="$RECS" 'BEGIN {
     for (i = 1; i <= n; i++) {
       printf "url = \"%s%06d%s\"\noutput = \"/dev/null\"\n", base, i, recs
       printf "url = \"%s%06d\"\noutput = \"/dev/null\"\n", base, i
     }
   }' >"$list"
-  log "warming the cache: $((2 * USERS)) requests, $CONNECTIONS at a time (load $(load1))"
+  log "warming the cache: $((2 * ASKED)) requests, $CONNECTIONS at a time (load $(load1))"
   curl --no-progress-meter --parallel --parallel-max "$CONNECTIONS" -w '%{http_code}\n' -K "$list" \
     >"$WORK/warm.codes" 2>"$WORK/warm.err" || {
     tail -n 5 "$WORK/warm.err" >&2
     die "warming the cache failed"
   }
   failed=$(grep -vc '^200$' "$WORK/warm.codes" || true)
-  [[ $(wc -l <"$WORK/warm.codes") -eq $((2 * USERS)) && $failed -eq 0 ]] ||
+  [[ $(wc -l <"$WORK/warm.codes") -eq $((2 * ASKED)) && $failed -eq 0 ]] ||
     die "warming the cache: $failed of $(wc -l <"$WORK/warm.codes") answers were not 200"
   WARM_S=$((SECONDS - started))
   log "cache warmed in $WARM_S s"
@@ -291,14 +292,18 @@ computes() { # the cached server's count of answers computed because no tier hel
 
 rss_mib() { awk -v what="$2" '$1 == what ":" { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# Runs wrk against $2 (a warm-up, then the measurement); prints "requests/s p50_ms p99_ms errors load".
+# measure NAME URL SUFFIX [cached]: wrk against URL (a warm-up, then the measurement); prints "requests/s p50_ms
+# p99_ms errors load hit%". hit% (of a cached server's row, else "-") is the share of the measured requests
+# answered without computing, from the server's cohort_cache_computes_total before and after.
 measure() {
-  local name=$1 url=$2 suffix=$3 out
+  local name=$1 url=$2 suffix=$3 cached=${4:-} out before="" after=""
   log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$USERS" "$suffix" >/dev/null
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$USERS" "$suffix")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$ASKED" "$suffix" >/dev/null
+  if [[ -n "$cached" ]]; then before=$(computes); fi
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$ASKED" "$suffix")
+  if [[ -n "$cached" ]]; then after=$(computes); fi
   echo "$out" >"$WORK/wrk-$name.txt"
-  awk -v load="$(load1)" '
+  awk -v load="$(load1)" -v before="$before" -v after="$after" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -308,10 +313,15 @@ measure() {
     }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
+    /requests in / { requests = $1 }
     /^Requests\/sec:/ { rps = $2 }
     /Non-2xx or 3xx responses:/ { errors += $NF }
     /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d %s\n", rps, p50, p99, errors, load }
+    END {
+      hits = "-"
+      if (before != "" && requests > 0) hits = sprintf("%.1f", 100 * (1 - (after - before) / requests))
+      printf "%.0f %.3f %.3f %d %s %s\n", rps, p50, p99, errors, load, hits
+    }
   ' <<<"$out"
 }
 
@@ -335,33 +345,28 @@ main() {
   cached_rss="$(rss_mib "$COHORT_PID" VmRSS) MiB"
 
   declare -A result
-  local before
   result[a]=$(measure nginx-recs "http://127.0.0.1:$NGINX_PORT" "$RECS")
   drain_messages "before (b)"
-  before=$(computes)
-  result[b]=$(measure cohort-recs "http://127.0.0.1:$COHORT_PORT" "$RECS")
-  local recomputed=$(($(computes) - before))
+  result[b]=$(measure cohort-recs "http://127.0.0.1:$COHORT_PORT" "$RECS" cached)
   drain_messages "before (c)"
   result[c]=$(measure cohort-recs-nocache "http://127.0.0.1:$UNCACHED_PORT" "$RECS")
   result[ua]=$(measure nginx-user "http://127.0.0.1:$NGINX_PORT" "")
   drain_messages "before the user rows"
-  before=$(computes)
-  result[ub]=$(measure cohort-user "http://127.0.0.1:$COHORT_PORT" "")
-  recomputed=$((recomputed + $(computes) - before))
+  result[ub]=$(measure cohort-user "http://127.0.0.1:$COHORT_PORT" "" cached)
   result[uc]=$(measure cohort-user-nocache "http://127.0.0.1:$UNCACHED_PORT" "")
 
   echo
   echo "Cohort HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, nginx and both servers"
   echo "data: $USERS users, $PRODUCTS products, $events events (cohort demo --seed 42), SQLite; $DATA_NOTE"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency after a $WARMUP warm-up, ids drawn uniformly from" \
-    "u000001..u$(printf '%06d' "$USERS")"
-  echo "warm cache: every user's recommendations and profile requested once before measuring ($((2 * USERS))" \
-    "requests in $WARM_S s, all 200); answers computed during the warm-cache rows: $recomputed"
+    "u000001..u$(printf '%06d' "$ASKED")"
+  echo "warm cache: the recommendations and profile of every one of those users requested once before measuring" \
+    "($((2 * ASKED)) requests in $WARM_S s, all 200); hit % = measured requests answered without computing"
   echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
     "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
   echo
-  printf "%-44s %10s %9s %9s %7s %8s %6s\n" row requests/s "p50 ms" "p99 ms" errors "vs ref" load
-  local key label reference rps p50 p99 errors load ref_rps
+  printf "%-40s %10s %9s %9s %6s %7s %7s %6s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" load
+  local key label reference rps p50 p99 errors load hits ref_rps
   for key in a b c ua ub uc; do
     case $key in
       a) label="(a) nginx, static answer ($RECS_BYTES B)" reference=a ;;
@@ -371,9 +376,9 @@ main() {
       ub) label="    GET /api/users/{id}, warm cache" reference=ua ;;
       *) label="    GET /api/users/{id}, cache off" reference=ua ;;
     esac
-    read -r rps p50 p99 errors load <<<"${result[$key]}"
+    read -r rps p50 p99 errors load hits <<<"${result[$key]}"
     ref_rps=${result[$reference]%% *}
-    printf "%-44s %10s %9s %9s %7s %8s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" \
+    printf "%-40s %10s %9s %9s %6s %7s %7s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
       "$(awk -v r="$rps" -v n="$ref_rps" 'BEGIN { printf "%.3f", (n > 0 ? r / n : 0) }')" "$load"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done

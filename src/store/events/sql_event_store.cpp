@@ -27,6 +27,19 @@ constexpr std::string_view kEventColumns =
 
 Value Optional(const std::optional<std::string>& v) { return v ? Value{*v} : Value{nullptr}; }
 
+// An event's values in the order of kEventColumns.
+void AppendValues(const domain::Event& e, std::vector<Value>& values) {
+  values.emplace_back(e.event_id);
+  values.emplace_back(e.user_id);
+  values.emplace_back(e.type);
+  values.push_back(Optional(e.product_id));
+  values.push_back(Optional(e.category));
+  values.push_back(e.price ? Value{*e.price} : Value{nullptr});
+  values.emplace_back(e.quantity);
+  values.emplace_back(e.ts_micros);
+  values.emplace_back(e.properties);
+}
+
 // Rows of kEventColumns, in order, as events.
 std::vector<domain::Event> EventsFromRows(const Rows& rows) {
   std::vector<domain::Event> out;
@@ -80,18 +93,7 @@ class SqlEventStore final : public EventStore {
         if (seen.insert(e.event_id).second) stored.push_back(e);
       COHORT_TRY(sql::InsertRows(conn, fmt::format("INSERT INTO events ({}) VALUES ", kEventColumns),
                                  "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, json({8}))", 9, "", stored.size(),
-                                 [&](std::size_t i, std::vector<Value>& params) {
-                                   const domain::Event& e = stored[i];
-                                   params.emplace_back(e.event_id);
-                                   params.emplace_back(e.user_id);
-                                   params.emplace_back(e.type);
-                                   params.push_back(Optional(e.product_id));
-                                   params.push_back(Optional(e.category));
-                                   params.push_back(e.price ? Value{*e.price} : Value{nullptr});
-                                   params.emplace_back(e.quantity);
-                                   params.emplace_back(e.ts_micros);
-                                   params.emplace_back(e.properties);
-                                 }));
+                                 [&](std::size_t i, std::vector<Value>& params) { AppendValues(stored[i], params); }));
       // The event.ingested messages commit with the events (transactional outbox).
       COHORT_TRY(WriteOutbox(conn, domain::EventIngestedMessages(stored)));
       return AppendCounts{.accepted = stored.size(), .duplicates = events.size() - stored.size()};
@@ -203,15 +205,7 @@ class SqlEventStore final : public EventStore {
     std::int64_t ord = 0;
     for (const auto& e : events) {
       values.emplace_back(ord++);
-      values.emplace_back(e.event_id);
-      values.emplace_back(e.user_id);
-      values.emplace_back(e.type);
-      values.push_back(Optional(e.product_id));
-      values.push_back(Optional(e.category));
-      values.push_back(e.price ? Value{*e.price} : Value{nullptr});
-      values.emplace_back(e.quantity);
-      values.emplace_back(e.ts_micros);
-      values.emplace_back(e.properties);
+      AppendValues(e, values);
     }
     return db_->InTransaction<AppendCounts>([&](Connection& conn) -> Result<AppendCounts> {
       // Dropped at COMMIT (and gone with a ROLLBACK): nothing to clean up on this pooled connection.

@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <charconv>
 #include <chrono>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,36 +23,39 @@ class SqliteConnection final : public Connection {
  public:
   SqliteConnection(sqlite3* db, std::atomic<std::uint64_t>* counter) : db_(db), counter_(counter) {}
   ~SqliteConnection() override {
-    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    for (auto& [sql, statement] : statements_) sqlite3_finalize(statement.stmt);
     sqlite3_close_v2(db_);
   }
 
   Result<Rows> Execute(std::string_view sql, std::span<const Value> params) override {
     counter_->fetch_add(1, std::memory_order_relaxed);
-    COHORT_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    COHORT_ASSIGN_OR_RETURN(const Statement* statement, Prepare(sql));
     struct Reset {
       sqlite3_stmt* s;
       ~Reset() {
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
       }
-    } reset{stmt};
-    return Run(stmt, params, sql);
+    } reset{statement->stmt};
+    return Run(*statement, params, sql);
   }
 
   Result<Rows> ExecuteWithTimeLimit(std::string_view sql, std::span<const Value> params,
                                     std::chrono::milliseconds time_limit, Caching caching) override {
     counter_->fetch_add(1, std::memory_order_relaxed);
-    sqlite3_stmt* stmt = nullptr;
+    Statement one_off;
+    const Statement* statement = &one_off;
     if (caching == Caching::kPrepareAndKeep) {
-      COHORT_ASSIGN_OR_RETURN(stmt, Prepare(sql));
+      COHORT_ASSIGN_OR_RETURN(statement, Prepare(sql));
     } else {
-      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &one_off.stmt, nullptr);
       if (rc != SQLITE_OK) {
-        sqlite3_finalize(stmt);
+        sqlite3_finalize(one_off.stmt);
         return MakeError(rc, sql);
       }
+      one_off.indexes = ParameterIndexes(one_off.stmt);
     }
+    sqlite3_stmt* stmt = statement->stmt;
     struct Cleanup {
       sqlite3* db;
       sqlite3_stmt* s;
@@ -67,7 +72,7 @@ class SqliteConnection final : public Connection {
     } cleanup{db_, stmt, caching == Caching::kPrepareAndKeep};
     Deadline deadline{std::chrono::steady_clock::now() + time_limit};
     sqlite3_progress_handler(db_, kProgressInstructions, &Deadline::Passed, &deadline);
-    auto rows = Run(stmt, params, sql);
+    auto rows = Run(*statement, params, sql);
     if (!rows && deadline.passed)
       return Error{ErrorCode::kDeadlineExceeded, "the query took too long", rows.error().internal_message};
     return rows;
@@ -88,6 +93,30 @@ class SqliteConnection final : public Connection {
   bool Healthy() const override { return true; }
 
  private:
+  // A prepared statement, with SQLite's index of each parameter $n at indexes[n - 1] (0: $n is not in the
+  // statement). Looking "$n" up by name at every execution scans SQLite's list of parameters once per value,
+  // which is quadratic in the thousands of parameters of a multi-row INSERT.
+  struct Statement {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> indexes;
+  };
+
+  std::vector<int> ParameterIndexes(sqlite3_stmt* stmt) const {
+    std::vector<int> indexes;
+    const auto max = static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+    for (int index = 1, count = sqlite3_bind_parameter_count(stmt); index <= count; ++index) {
+      const char* name = sqlite3_bind_parameter_name(stmt, index);
+      if (name == nullptr || name[0] != '$' || name[1] == '0') continue;  // "$n" exactly, as Run binds them
+      const std::string_view digits(name + 1);
+      std::size_t n = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (ec != std::errc{} || end != digits.data() + digits.size() || n == 0 || n > max) continue;
+      if (indexes.size() < n) indexes.resize(n, 0);
+      indexes[n - 1] = index;
+    }
+    return indexes;
+  }
+
   // The progress handler's state: SQLite calls Passed every kProgressInstructions virtual-machine steps, and a
   // non-zero return interrupts the statement (SQLITE_INTERRUPT).
   struct Deadline {
@@ -100,10 +129,10 @@ class SqliteConnection final : public Connection {
     }
   };
 
-  Result<Rows> Run(sqlite3_stmt* stmt, std::span<const Value> params, std::string_view sql) {
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::string name = fmt::format("${}", i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+  Result<Rows> Run(const Statement& statement, std::span<const Value> params, std::string_view sql) {
+    sqlite3_stmt* stmt = statement.stmt;
+    for (std::size_t i = 0; i < params.size() && i < statement.indexes.size(); ++i) {
+      const int index = statement.indexes[i];
       if (index == 0) continue;  // parameter not used by this statement
       COHORT_TRY(Bind(stmt, index, params[i]));
     }
@@ -130,15 +159,14 @@ class SqliteConnection final : public Connection {
     return rows;
   }
 
-  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+  Result<const Statement*> Prepare(std::string_view sql) {
     auto it = statements_.find(sql);
-    if (it != statements_.end()) return it->second;
+    if (it != statements_.end()) return &it->second;
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &stmt, nullptr);
     if (rc != SQLITE_OK) return MakeError(rc, sql);
-    statements_.emplace(std::string(sql), stmt);
-    return stmt;
+    return &statements_.emplace(std::string(sql), Statement{stmt, ParameterIndexes(stmt)}).first->second;
   }
 
   Result<void> Bind(sqlite3_stmt* stmt, int index, const Value& value) {
@@ -182,7 +210,7 @@ class SqliteConnection final : public Connection {
   };
   sqlite3* db_;
   std::atomic<std::uint64_t>* counter_;
-  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> statements_;
+  std::unordered_map<std::string, Statement, StringHash, std::equal_to<>> statements_;
 };
 
 Result<std::unique_ptr<Connection>> Connect(const std::string& path, std::atomic<std::uint64_t>* counter) {
