@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -139,14 +140,19 @@ TEST_P(RecommendationsApiTest, EveryAnswerPublishesRecommendationServed) {
 TEST_P(RecommendationsApiTest, ExplainAndErrors) {
   auto explained = server_->Get(std::string(kPath) + "?explain=true");
   ASSERT_EQ(explained.status, 200) << explained.body;
-  std::set<std::string> steps;
+  std::map<std::string, std::string> sources;
   const json body = explained.Json();
   for (const auto& s : body["explain"]["steps"]) {
-    steps.insert(s["step"].get<std::string>());
     EXPECT_TRUE(s["micros"].is_number_integer());
-    EXPECT_TRUE(s["source"].is_string());
+    sources[s["step"].get<std::string>()] = s["source"].get<std::string>();
   }
+  std::set<std::string> steps;
+  for (const auto& [step, source] : sources) steps.insert(step);
   EXPECT_EQ(steps, (std::set<std::string>{"cache", "user", "events", "analytics", "publish"}));
+  // The answer came from the stores this variant names.
+  EXPECT_EQ(sources["user"], postgres() ? "postgres" : "sqlite");
+  EXPECT_EQ(sources["events"], full_stack() ? "mongo" : postgres() ? "postgres" : "sqlite");
+  EXPECT_EQ(server_->Get("/api/admin/queues").Json()["backend"], full_stack() ? "rabbitmq" : "sqlite");
   EXPECT_EQ(server_->Get("/api/users/nobody/personalized-recommendations").status, 404);
   EXPECT_EQ(server_->Get(std::string(kPath) + "?limit=0").status, 400);
   EXPECT_EQ(server_->Get(std::string(kPath) + "?limit=abc").status, 400);

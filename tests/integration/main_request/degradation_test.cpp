@@ -5,6 +5,7 @@
 // event store (CongoDB, a MongoDB wire peer) frozen with SIGSTOP: the events deadline gives a degraded
 // answer, never cached, and a normal one once the store answers again. An unknown user is a 404 throughout.
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -34,7 +35,7 @@ class DegradationTest : public ::testing::Test {
 
   const std::string& data_dir() const { return dir_.path(); }
 
-  // GET `path`, asserting a 200 answer about `user`; its X-Cache header in *source.
+  // The recommendations of `user` (with `query`), expected to be a 200 answer about them; X-Cache in *source.
   json Answer(const std::string& user, const std::string& query = {}, std::string* source = nullptr) {
     auto got = server_->Get(RecommendationsPath(user, query));
     EXPECT_EQ(got.status, 200) << got.body;
@@ -198,6 +199,14 @@ TEST_F(DegradationTest, FrozenEventStoreGivesADegradedUncachedAnswerAndANormalOn
     return normal.is_object() && !normal["degraded"].get<bool>();
   })) << normal;
 
+  // u000002's answer while the store answers, under a query of its own (so the default query's answer is not
+  // cached before the freeze): the degraded answer below must agree with it on what the stored features give.
+  json with_events;
+  ASSERT_TRUE(Eventually([&] {
+    with_events = Answer("u000002", "?limit=5");
+    return with_events.is_object() && !with_events["degraded"].get<bool>();
+  })) << with_events;
+
   const pid_t congodb = store.Pid("mongo/pid");
   ASSERT_GT(congodb, 0) << store.Log();
   Frozen freeze(congodb);
@@ -210,6 +219,17 @@ TEST_F(DegradationTest, FrozenEventStoreGivesADegradedUncachedAnswerAndANormalOn
   for (const auto& step : explained["explain"]["steps"])
     events_at_deadline = events_at_deadline || (step["step"] == "events" && step["source"] == "deadline");
   EXPECT_TRUE(events_at_deadline) << explained["explain"];
+  // Segment, churn risk and lifetime value come from the feature state that the event.ingested consumer stored
+  // for u000002, not from the profile alone: they are what the events gave a moment ago.
+  bool stored_features = false;
+  for (const auto& step : explained["explain"]["steps"])
+    stored_features = stored_features || (step["step"] == "features" && step["source"] == "stored");
+  EXPECT_TRUE(stored_features) << explained["explain"];
+  EXPECT_EQ(explained["segment"], with_events["segment"]);
+  EXPECT_EQ(explained["ltv"]["method"], with_events["ltv"]["method"]);
+  EXPECT_NEAR(explained["ltv"]["value"].get<double>(), with_events["ltv"]["value"].get<double>(),
+              1e-3 * std::max(1.0, with_events["ltv"]["value"].get<double>()));
+  EXPECT_NEAR(explained["churn_risk"].get<double>(), with_events["churn_risk"].get<double>(), 1e-3);
   const json degraded = Answer("u000002", {}, &source);
   EXPECT_EQ(source, "miss") << "a degraded answer is not cached";
   EXPECT_TRUE(degraded["degraded"].get<bool>()) << degraded;

@@ -4,7 +4,6 @@
 // the shared instances that other tests use. Stopped, and its folder removed, on destruction.
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -81,15 +81,15 @@ class SqliteQueueTest : public ::testing::Test {
     return {};
   }
 
-  // Runs `body` in a forked child that then kills itself with SIGKILL, as a crash would; a failing step exits
-  // with status 1 instead, which the caller sees as a failure.
-  static void InKilledChild(const std::function<bool()>& body) {
+  // Runs `body` in a forked child, which must end by calling Crash() while its queue and subscription are
+  // still alive (their destructors would commit); a body that returns instead (a failing step) exits with
+  // status 1, which the caller sees as a failure.
+  static void InKilledChild(const std::function<void()>& body) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      if (!body()) ::_exit(1);
-      ::raise(SIGKILL);
-      ::_exit(2);
+      body();
+      ::_exit(1);
     }
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -106,12 +106,15 @@ class SqliteQueueTest : public ::testing::Test {
     if (!sub) return ids;
     for (;;) {
       auto next = (*sub)->Next(kVisibility * 3);
+      EXPECT_TRUE(next) << next.error().internal_message;
       if (!next || !next->has_value()) break;
       EXPECT_TRUE(ids.insert((*next)->id).second) << "delivered twice: " << (*next)->id;
       EXPECT_TRUE((*sub)->Ack(**next));
     }
     return ids;
   }
+
+  static void Crash() { ::raise(SIGKILL); }
 
   static constexpr std::chrono::milliseconds kVisibility{400};
   TempDir dir_;
@@ -153,17 +156,17 @@ TEST_F(SqliteQueueTest, AcksNotCommittedAtACrashAreDeliveredAgainAndCommittedOne
   const std::string second_window_file = dir_.path() + "/second-window";
   InKilledChild([&] {
     auto q = Open();
-    if (!q) return false;
+    if (!q) return;
     auto sub = q->Subscribe(kQueue, 3);
-    if (!sub) return false;
+    if (!sub) return;
     std::ofstream second_window(second_window_file);
     for (int i = 0; i < 6; ++i) {
       auto next = (*sub)->Next(std::chrono::seconds(5));
-      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return false;
+      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return;
       if (i >= 3) second_window << (*next)->id << "\n";
     }
     second_window.close();
-    return second_window.good();
+    if (second_window.good()) Crash();
   });
   std::set<std::string> second_window;
   std::ifstream in(second_window_file);
@@ -176,15 +179,15 @@ TEST_F(SqliteQueueTest, AcksCommittedBeforeACrashStayDone) {
   Publish(3);
   InKilledChild([this] {
     auto q = Open();
-    if (!q) return false;
+    if (!q) return;
     auto sub = q->Subscribe(kQueue, 3);
-    if (!sub) return false;
+    if (!sub) return;
     for (int i = 0; i < 3; ++i) {
       auto next = (*sub)->Next(std::chrono::seconds(5));
-      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return false;
+      if (!next || !next->has_value() || !(*sub)->Ack(**next)) return;
     }
     auto after = (*sub)->Next(std::chrono::milliseconds(10));  // commits the window's acks
-    return after && !after->has_value();
+    if (after && !after->has_value()) Crash();
   });
   EXPECT_TRUE(Remaining().empty());
 }
