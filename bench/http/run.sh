@@ -56,8 +56,8 @@ cleanup() {
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {
-  local port attempt
-  for attempt in $(seq 1 100); do
+  local port
+  for _ in $(seq 1 100); do
     port=$((20000 + RANDOM % 30000))
     if ! port_in_use "$port"; then
       echo "$port"
@@ -123,12 +123,12 @@ prepare_data() {
   log "$DATA_NOTE"
 }
 
-# serve_cohort NAME [VAR=value...]: starts `cohort serve` on $DATA; sets SERVED_PID and SERVED_PORT.
+# serve_cohort NAME DATA_DIR [VAR=value...]: starts `cohort serve` on DATA_DIR; sets SERVED_PID and SERVED_PORT.
 serve_cohort() {
-  local name=$1 port_file=$WORK/$1.port i
-  shift
-  "${COHORT_ENV[@]}" "$@" "$BENCH_COHORT_BIN" serve --data-dir "$DATA" --host 127.0.0.1 --port 0 --port-file "$port_file" \
-    >"$WORK/$name.log" 2>&1 &
+  local name=$1 data=$2 port_file=$WORK/$1.port i
+  shift 2
+  "${COHORT_ENV[@]}" "$@" "$BENCH_COHORT_BIN" serve --data-dir "$data" --host 127.0.0.1 --port 0 \
+    --port-file "$port_file" >"$WORK/$name.log" 2>&1 &
   SERVED_PID=$!
   for ((i = 0; i < 600; i++)); do
     if [[ -s "$port_file" ]]; then break; fi
@@ -144,12 +144,17 @@ serve_cohort() {
   log "cohort serve ($name) on port $SERVED_PORT"
 }
 
+# Each server gets its own copy of the data: in the embedded layout a server relays and consumes the messages of
+# its data directory (a recommendation.served per answer), and with one shared queue the idle server would do
+# part of the busy one's work.
 start_cohort() {
-  serve_cohort cached COHORT_CACHE_L1_MAX_BYTES="$L1_BYTES"
+  log "copying the data for the uncached server"
+  cp -r "$DATA" "$WORK/data-nocache"
+  serve_cohort cached "$DATA" COHORT_CACHE_L1_MAX_BYTES="$L1_BYTES"
   COHORT_PID=$SERVED_PID
   COHORT_PORT=$SERVED_PORT
   # The same data served with caching off: every request reads the database and runs the analytics.
-  serve_cohort uncached COHORT_CACHE_ENABLED=false
+  serve_cohort uncached "$WORK/data-nocache" COHORT_CACHE_ENABLED=false
   UNCACHED_PID=$SERVED_PID
   UNCACHED_PORT=$SERVED_PORT
 }
@@ -169,19 +174,23 @@ wait_for_http() {
   die "nothing answered 200 on http://127.0.0.1:$port$path within 30 s"
 }
 
-# Waits until the outbox and every queue are empty. Both servers relay and consume messages in the background
-# (the demo's user.created and event.ingested, then one recommendation.served per answer), and a backlog left by
-# one step would otherwise be paid for by the next; an event.ingested consumed after warming would also evict
-# that user's answers.
+# Waits until both servers' outbox and queues are empty. They relay and consume messages in the background (the
+# demo's user.created and event.ingested, then one recommendation.served per answer), and a backlog left by one
+# step would otherwise be paid for by the next; an event.ingested consumed after warming would also evict that
+# user's answers.
 drain_messages() { # label
-  local started=$SECONDS last_report=$SECONDS body pending waiting
+  local started=$SECONDS last_report=$SECONDS body port pending waiting
   while true; do
-    body=$(curl -fsS --max-time 30 "http://127.0.0.1:$COHORT_PORT/api/admin/queues") ||
-      die "GET /api/admin/queues failed"
-    pending=$(grep -oE '"pending":[0-9]+' <<<"$body" | cut -d: -f2)
-    waiting=$(grep -oE '"(ready|in_flight|retrying)":-?[0-9]+' <<<"$body" | cut -d: -f2 |
-      awk '$1 > 0 { s += $1 } END { print s + 0 }')
-    if [[ ${pending:-0} -eq 0 && $waiting -eq 0 ]]; then break; fi
+    pending=0
+    waiting=0
+    for port in "$COHORT_PORT" "$UNCACHED_PORT"; do
+      body=$(curl -fsS --max-time 30 "http://127.0.0.1:$port/api/admin/queues") || die "GET /api/admin/queues failed"
+      pending=$((pending + $(grep -oE '"pending":[0-9]+' <<<"$body" | cut -d: -f2 |
+        awk '{ s += $1 } END { print s + 0 }')))
+      waiting=$((waiting + $(grep -oE '"(ready|in_flight|retrying)":-?[0-9]+' <<<"$body" | cut -d: -f2 |
+        awk '$1 > 0 { s += $1 } END { print s + 0 }')))
+    done
+    if [[ $pending -eq 0 && $waiting -eq 0 ]]; then break; fi
     if ((SECONDS - started > DRAIN_LIMIT)); then
       log "warning: $1: $pending messages still in the outbox and $waiting in the queues after $DRAIN_LIMIT s"
       return 0

@@ -1,14 +1,20 @@
 #include "api/recommendation_routes.hpp"
 
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/json_codec.hpp"
+#include "api/metrics.hpp"
 #include "api/request_params.hpp"
 #include "api/route_handler.hpp"
 #include "common/time.hpp"
@@ -19,6 +25,9 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxLimit = 100;
+// Event reads at once: more than the server's threads (2 by default), so that reads stuck on a frozen store
+// leave room for a while; past that, requests wait in the queue and answer degraded at their deadline.
+constexpr std::size_t kReadThreads = 8;
 
 std::int64_t Micros(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -114,13 +123,66 @@ class StepTimer {
   Json steps_ = Json::array();
 };
 
-// Reads the user's events on a thread of its own, so that a slow store costs the request at most `deadline`.
-// The thread keeps running after a timeout and its result is dropped.
-Result<std::optional<std::vector<domain::Event>>> EventsWithin(store::EventStore& events, store::EventQuery query,
+// A few long-lived threads for the event reads: starting a thread per request costs more than a SQLite read.
+// The threads are detached and share the queue with this object, so a read stuck on a frozen store never holds
+// up shutdown; tasks still queued when the object goes are dropped.
+class ReadPool {
+ public:
+  explicit ReadPool(std::size_t threads) : state_(std::make_shared<State>()) {
+    for (std::size_t i = 0; i < threads; ++i) std::thread([state = state_] { state->Run(); }).detach();
+  }
+  ~ReadPool() { state_->Stop(); }
+  ReadPool(const ReadPool&) = delete;
+  ReadPool& operator=(const ReadPool&) = delete;
+
+  void Post(std::function<void()> task) {
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->tasks.push_back(std::move(task));
+    }
+    state_->ready.notify_one();
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<std::function<void()>> tasks;
+    bool stopped = false;
+
+    void Run() {
+      for (;;) {
+        std::function<void()> task;
+        {
+          std::unique_lock lock(mutex);
+          ready.wait(lock, [this] { return stopped || !tasks.empty(); });
+          if (stopped) return;
+          task = std::move(tasks.front());
+          tasks.pop_front();
+        }
+        task();
+      }
+    }
+    void Stop() {
+      {
+        std::lock_guard lock(mutex);
+        stopped = true;
+        tasks.clear();
+      }
+      ready.notify_all();
+    }
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Reads the user's events on the pool, so that a slow store costs the request at most `deadline` (nullopt
+// then); a read that times out keeps its thread until the store answers, and its result is dropped.
+Result<std::optional<std::vector<domain::Event>>> EventsWithin(ReadPool& pool, store::EventStore& events,
+                                                               store::EventQuery query,
                                                                std::chrono::milliseconds deadline) {
   auto promise = std::make_shared<std::promise<Result<std::vector<domain::Event>>>>();
   auto future = promise->get_future();
-  std::thread([&events, query = std::move(query), promise] { promise->set_value(events.UserEvents(query)); }).detach();
+  pool.Post([&events, query = std::move(query), promise] { promise->set_value(events.UserEvents(query)); });
   if (future.wait_for(deadline) != std::future_status::ready) return std::optional<std::vector<domain::Event>>();
   COHORT_ASSIGN_OR_RETURN(auto got, future.get());
   return std::optional<std::vector<domain::Event>>(std::move(got));
@@ -133,7 +195,8 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
                              RecommendationRoutesOptions options) {
   router.Add(
       "GET", "/api/users/{id}/personalized-recommendations",
-      Handle([&relational, &events, &cache, model, publish, options](const HttpRequest& req) -> Result<HttpResponse> {
+      Handle([&relational, &events, &cache, model, publish, options,
+              pool = std::make_shared<ReadPool>(kReadThreads)](const HttpRequest& req) -> Result<HttpResponse> {
         COHORT_ASSIGN_OR_RETURN(const std::string id, IdParam(req, "user"));
         COHORT_ASSIGN_OR_RETURN(const Query query, ParseQuery(req));
         const auto current = model();
@@ -149,11 +212,19 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           COHORT_ASSIGN_OR_RETURN(const domain::User user, relational.GetUser(id));
           const analytics::UserProfile profile = ProfileOf(user);
           timer.Record("user", std::string(relational.backend()));
-          COHORT_ASSIGN_OR_RETURN(
-              auto history, EventsWithin(events, {.user_id = id, .limit = options.user_events_limit},
-                                         options.events_deadline));
+          auto read =
+              EventsWithin(*pool, events, {.user_id = id, .limit = options.user_events_limit}, options.events_deadline);
+          // A store that fails rather than being slow degrades the answer the same way.
+          std::optional<std::vector<domain::Event>> history;
+          if (!read) {
+            CountStoreError();
+            spdlog::warn("personalized-recommendations: reading the events of '{}' failed, answering without them: "
+                         "{} {}", id, read.error().client_message, read.error().internal_message);
+          } else {
+            history = std::move(*read);
+          }
           const bool degraded = !history.has_value();
-          timer.Record("events", degraded ? "deadline" : std::string(events.backend()));
+          timer.Record("events", !read ? "error" : degraded ? "deadline" : std::string(events.backend()));
           const std::vector<domain::Event> none;
           const std::vector<domain::Event>& used = degraded ? none : *history;
           const auto now = Clock::now();

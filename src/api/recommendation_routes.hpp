@@ -7,7 +7,7 @@
 //   4. the analytics engine: segment, offer, churn risk, P(alive), lifetime value, recommendations;
 //   5. the answer cached for `ttl` in both tiers;
 //   6. `recommendation.served` handed to `publish`, which must not block (the outbox buffer).
-// When the event store does not answer within the deadline, the answer is the best one without events, marked
+// When the event store does not answer within the deadline, or fails, the answer is the best one without events, marked
 // "degraded": true and not cached: segment, churn risk and lifetime value from the features the event.ingested
 // consumer stored for the user (or from the profile alone when it stored none), popular items in the user's
 // country.

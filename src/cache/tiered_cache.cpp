@@ -11,9 +11,13 @@ namespace cohort::cache {
 namespace {
 
 constexpr std::string_view kHeaderMagic = "c1:";
-// Past this many known users the table is emptied: a forgotten version is re-read from Redis or re-seeded,
-// which costs a recomputation at worst, never a stale value.
-constexpr std::size_t kMaxKnownUsers = 1 << 16;
+// Past MaxKnownUsers() known users the table is emptied: a forgotten version is re-read from Redis or
+// re-seeded, which costs a recomputation at worst, never a stale value. The bound follows L1's size: no cached
+// entry is smaller than kMinEntryBytes, so L1 cannot hold values for more users than that, and the table (some
+// 100 bytes a user) stays well below the memory L1 itself may use. Without Redis a forgotten version turns every
+// answer of its user into a miss, so a bound below L1's reach would make a warm cache forget.
+constexpr std::size_t kMinEntryBytes = 256;
+constexpr std::size_t kMinKnownUsers = 1 << 16;
 constexpr std::size_t kMaxScratchBytes = 256 * 1024;
 
 std::int64_t WallMillis() {
@@ -158,7 +162,7 @@ TieredCache::Versions TieredCache::LocalVersions(std::string_view user_id, bool*
   if (!user_id.empty()) {
     auto found = versions_.users.find(user_id);
     if (found == versions_.users.end()) {
-      if (versions_.users.size() >= kMaxKnownUsers) {
+      if (versions_.users.size() >= std::max(kMinKnownUsers, options_.l1_max_bytes / kMinEntryBytes)) {
         std::erase_if(versions_.users,
                       [&](const auto& entry) { return !versions_.pending_users.contains(entry.first); });
       }

@@ -251,5 +251,35 @@ TEST_F(DegradationTest, FrozenEventStoreGivesADegradedUncachedAnswerAndANormalOn
   EXPECT_EQ(server_->Get(RecommendationsPath("u000002")).headers["x-cache"], "l1");
 }
 
+// The event store stopped, with a deadline longer than the MongoDB driver's 3 s of server selection: the read
+// fails rather than times out, and the answer is degraded the same way (200, from the stored features), and the
+// failure is counted as a store error.
+TEST_F(DegradationTest, StoppedEventStoreGivesADegradedAnswerWhenTheReadFails) {
+  if (!OnPath("node")) GTEST_SKIP() << "node (which runs the CongoDB event store) is not installed";
+  PrivateService store("mongo", "COHORT_TEST_MONGO_PORT");
+  ASSERT_TRUE(store.running()) << store.Log();
+  const std::string url = store.Env("COHORT_TEST_MONGO_URL");
+  ASSERT_FALSE(url.empty()) << store.Log();
+  ASSERT_NO_FATAL_FAILURE(Serve({{"COHORT_MONGO_URL", url}, {"COHORT_EVENTS_DEADLINE_MS", "60000"}}));
+  const json normal = Answer("u000003", "?limit=5");
+  ASSERT_FALSE(normal["degraded"].get<bool>()) << normal;
+
+  ASSERT_TRUE(store.Script("stop mongo")) << store.Log();
+  std::string source;
+  const json failed = Answer("u000003", "?explain=true", &source);
+  EXPECT_EQ(source, "miss");
+  EXPECT_TRUE(failed["degraded"].get<bool>()) << failed;
+  bool events_failed = false, stored_features = false;
+  for (const auto& step : failed["explain"]["steps"]) {
+    events_failed = events_failed || (step["step"] == "events" && step["source"] == "error");
+    stored_features = stored_features || (step["step"] == "features" && step["source"] == "stored");
+  }
+  EXPECT_TRUE(events_failed) << failed["explain"];
+  EXPECT_TRUE(stored_features) << failed["explain"];
+  EXPECT_EQ(failed["segment"], normal["segment"]);
+  const std::string metrics = server_->Get("/metrics").body;
+  EXPECT_EQ(metrics.find("cohort_store_errors_total 0\n"), std::string::npos) << "the failed read is not counted";
+}
+
 }  // namespace
 }  // namespace cohort::testing

@@ -118,6 +118,23 @@ TEST(TieredCacheTest, InvalidateRecomputesOnlyThatUsersValues) {
   EXPECT_EQ(cache->Stats().invalidations, 1u);
 }
 
+// More users than the smallest bound on the known-versions table (65,536), all fitting in L1: a second pass
+// finds every value (without Redis, a user's forgotten version would turn their values into misses).
+TEST(TieredCacheTest, AWarmL1KeepsTheValuesOfMoreThanSixtyFiveThousandUsers) {
+  CacheOptions options = L1Only();
+  options.l1_max_bytes = std::size_t{64} << 20;
+  auto cache = Make(options);
+  Counter counter;
+  constexpr int kUsers = 100'000;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < kUsers; ++i) {
+      const std::string user = "u" + std::to_string(i);
+      ASSERT_TRUE(cache->GetOrCompute({"recs", user, "q"}, seconds(600), counter.Fn()));
+    }
+  EXPECT_EQ(counter.calls.load(), kUsers);
+  EXPECT_EQ(cache->Stats().l1.hits, static_cast<std::uint64_t>(kUsers));
+}
+
 TEST(TieredCacheTest, InvalidateAllRecomputesEverything) {
   auto cache = Make(L1Only());
   Counter user_value, global_value;
