@@ -25,6 +25,7 @@
 #include "analytics/trainer.hpp"
 #include "store/events/sql_event_store.hpp"
 #include "synthetic_retail.hpp"
+#include "bench/common/ratio_reporter.hpp"
 
 namespace cohort::analytics {
 namespace {
@@ -161,44 +162,12 @@ BENCHMARK(BM_FullAnswer);
 void BM_FullAnswerNoModel(benchmark::State& state) { FullAnswer(state, nullptr); }
 BENCHMARK(BM_FullAnswerNoModel);
 
-// Prints the usual table, then each figure as a ratio to the store read, in wall-clock and CPU time. With
-// repetitions, the medians are compared.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.error_occurred) continue;
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (single || median)
-        figures_[run.run_name.function_name] = {run.GetAdjustedRealTime(), run.GetAdjustedCPUTime()};
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const auto base = figures_.find("BM_ReadUserEvents");
-    if (base == figures_.end()) return;
-    for (const char* name : {"BM_FullAnswer", "BM_FullAnswerNoModel"}) {
-      const auto found = figures_.find(name);
-      if (found == figures_.end()) continue;
-      std::printf("%-21s %.2fx (wall) %.2fx (cpu) BM_ReadUserEvents\n", name,
-                  found->second.first / base->second.first, found->second.second / base->second.second);
-    }
-  }
-
- private:
-  std::map<std::string, std::pair<double, double>> figures_;
-};
-
 }  // namespace
 }  // namespace cohort::analytics
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  cohort::analytics::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return cohort::bench::RunBenchmarks(argc, argv, [](const cohort::bench::Timings& timings) {
+    cohort::bench::PrintRatios(timings,
+                               {{"BM_FullAnswer", "BM_ReadUserEvents"}, {"BM_FullAnswerNoModel", "BM_ReadUserEvents"}});
+  });
 }

@@ -18,6 +18,7 @@
 #include "analytics/clv.hpp"
 #include "analytics/gamma_gamma.hpp"
 #include "common/csv.hpp"
+#include "bench/common/ratio_reporter.hpp"
 
 namespace cohort::analytics {
 namespace {
@@ -82,53 +83,14 @@ void BM_ProbabilisticClv(benchmark::State& state) {
 }
 BENCHMARK(BM_ProbabilisticClv);
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type != Run::RT_Iteration && !median) continue;
-      auto& figures = figures_[run.run_name.str()];
-      if (median || !figures.from_median)
-        figures = {run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit), median};
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    PrintRatios("BM_BgNbdLogLikelihoodPass", {"BM_FitBgNbd", "BM_FitGammaGamma"});
-    PrintRatios("BM_ProbabilityAlive", {"BM_ConditionalExpectedPurchases", "BM_ProbabilisticClv"});
-  }
-
- private:
-  struct Figures {
-    double cpu_seconds = 0;
-    bool from_median = false;
-  };
-  double Seconds(const std::string& name) const {
-    const auto found = figures_.find(name);
-    return found == figures_.end() ? 0.0 : found->second.cpu_seconds;
-  }
-  void PrintRatios(const std::string& reference, std::initializer_list<const char*> names) const {
-    const double base = Seconds(reference);
-    if (base <= 0.0) return;
-    for (const char* name : names)
-      if (const double seconds = Seconds(name); seconds > 0.0)
-        std::printf("%-34s %8.1fx %s (cpu)\n", name, seconds / base, reference.c_str());
-  }
-
-  std::map<std::string, Figures> figures_;
-};
-
 }  // namespace
 }  // namespace cohort::analytics
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  cohort::analytics::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return cohort::bench::RunBenchmarks(argc, argv, [](const cohort::bench::Timings& timings) {
+    cohort::bench::PrintRatios(timings, {{"BM_FitBgNbd", "BM_BgNbdLogLikelihoodPass"},
+                                         {"BM_FitGammaGamma", "BM_BgNbdLogLikelihoodPass"},
+                                         {"BM_ConditionalExpectedPurchases", "BM_ProbabilityAlive"},
+                                         {"BM_ProbabilisticClv", "BM_ProbabilityAlive"}});
+  });
 }

@@ -16,6 +16,7 @@
 
 #include "analytics/recommender.hpp"
 #include "synthetic_retail.hpp"
+#include "bench/common/ratio_reporter.hpp"
 
 namespace cohort::analytics {
 namespace {
@@ -97,41 +98,11 @@ void BM_Train(benchmark::State& state) {
 }
 BENCHMARK(BM_Train)->Unit(benchmark::kMillisecond)->Iterations(3);
 
-// Prints the usual table, then each figure as a ratio to its reference, in wall-clock and CPU time.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (!run.error_occurred && run.run_type == Run::RT_Iteration) {
-        figures_[run.run_name.function_name] = {run.GetAdjustedRealTime(), run.GetAdjustedCPUTime()};
-      }
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    for (const auto& [name, reference] :
-         {std::pair{"BM_Recommend", "BM_CopyHistory"}, std::pair{"BM_Train", "BM_SortEventsByUser"}}) {
-      const auto found = figures_.find(name);
-      const auto base = figures_.find(reference);
-      if (found == figures_.end() || base == figures_.end()) continue;
-      std::printf("%-14s %.2fx (wall) %.2fx (cpu) %s\n", name, found->second.first / base->second.first,
-                  found->second.second / base->second.second, reference);
-    }
-  }
-
- private:
-  std::map<std::string, std::pair<double, double>> figures_;
-};
-
 }  // namespace
 }  // namespace cohort::analytics
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  cohort::analytics::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return cohort::bench::RunBenchmarks(argc, argv, [](const cohort::bench::Timings& timings) {
+    cohort::bench::PrintRatios(timings, {{"BM_Recommend", "BM_CopyHistory"}, {"BM_Train", "BM_SortEventsByUser"}});
+  });
 }

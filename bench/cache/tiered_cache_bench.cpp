@@ -21,6 +21,7 @@
 #include "cache/lru_cache.hpp"
 #include "cache/redis_cache.hpp"
 #include "cache/tiered_cache.hpp"
+#include "bench/common/ratio_reporter.hpp"
 
 namespace cohort::cache {
 namespace {
@@ -201,50 +202,13 @@ void BM_TieredL2Hit(benchmark::State& state) {
 }
 BENCHMARK(BM_TieredL2Hit)->UseRealTime();
 
-// Prints the usual table, then each L2 figure as a ratio to the raw GET of the same run, in wall-clock and in
-// CPU time (on a loaded machine the CPU ratio is the steadier one). With --benchmark_repetitions the medians
-// are used.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type != Run::RT_Iteration && !median) continue;
-      auto& figures = figures_[run.run_name.str()];
-      if (median || !figures.from_median)
-        figures = {run.GetAdjustedRealTime(), run.GetAdjustedCPUTime(), median};
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const auto raw = figures_.find("BM_RawHiredisGet/real_time");
-    if (raw == figures_.end()) return;
-    for (const char* name : {"BM_RedisCacheGet/real_time", "BM_TieredL2Hit/real_time"}) {
-      if (const auto found = figures_.find(name); found != figures_.end())
-        std::printf("%-28s %.2fx (wall) %.2fx (cpu) the raw hiredis GET (target <= 1.25x)\n", name,
-                    found->second.real / raw->second.real, found->second.cpu / raw->second.cpu);
-    }
-  }
-
- private:
-  struct Figures {
-    double real = 0;
-    double cpu = 0;
-    bool from_median = false;
-  };
-  std::map<std::string, Figures> figures_;
-};
-
 }  // namespace
 }  // namespace cohort::cache
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  cohort::cache::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return cohort::bench::RunBenchmarks(argc, argv, [](const cohort::bench::Timings& timings) {
+    std::printf("target: the L2 hit costs <= 1.25x the raw hiredis GET\n");
+    cohort::bench::PrintRatios(timings, {{"BM_RedisCacheGet/real_time", "BM_RawHiredisGet/real_time"},
+                                         {"BM_TieredL2Hit/real_time", "BM_RawHiredisGet/real_time"}});
+  });
 }

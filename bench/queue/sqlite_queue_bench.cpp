@@ -19,6 +19,7 @@
 
 #include "queue/consumer_runtime.hpp"
 #include "queue/sqlite/sqlite_queue.hpp"
+#include "bench/common/ratio_reporter.hpp"
 
 namespace cohort::queue {
 namespace {
@@ -163,51 +164,29 @@ void BM_RawSqliteInsertThenDeleteInWindows(benchmark::State& state) {
 }
 BENCHMARK(BM_RawSqliteInsertThenDeleteInWindows)->Arg(32)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type != Run::RT_Iteration && !median) continue;
-      if (median || !from_median_[run.run_name.str()]) {
-        real_[run.run_name.str()] = run.GetAdjustedRealTime();
-        from_median_[run.run_name.str()] = median;
-      }
-    }
+// Each prefetch's end-to-end rate, next to raw SQLite doing the same work one transaction per delete, and in
+// windows of the same size (what the batched acks can hope for).
+void PrintRates(const cohort::bench::Timings& timings) {
+  const auto raw = timings.find("BM_RawSqliteInsertThenDelete/real_time");
+  if (raw == timings.end()) return;
+  for (const auto& [name, timing] : timings) {
+    if (name.rfind("BM_EmbeddedQueueEndToEnd/", 0) != 0) continue;
+    std::printf("%-40s %.0f messages/s end to end, %.2fx the rate of the raw SQLite reference (%.0f/s)\n",
+                name.c_str(), kMessages / timing.real_seconds, raw->second.real_seconds / timing.real_seconds,
+                kMessages / raw->second.real_seconds);
+    const std::string prefetch = name.substr(name.find('/'));
+    const auto windowed = timings.find("BM_RawSqliteInsertThenDeleteInWindows" + prefetch);
+    if (windowed != timings.end())
+      std::printf("%-40s %.2fx the rate of raw SQLite deleting in windows of the same size (%.0f/s)\n", "",
+                  windowed->second.real_seconds / timing.real_seconds, kMessages / windowed->second.real_seconds);
   }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const auto raw = real_.find("BM_RawSqliteInsertThenDelete/real_time");
-    if (raw == real_.end()) return;
-    for (const auto& [name, real] : real_) {
-      if (name.rfind("BM_EmbeddedQueueEndToEnd/", 0) != 0) continue;
-      std::printf("%-40s %.0f messages/s end to end, %.2fx the rate of the raw SQLite reference (%.0f/s)\n",
-                  name.c_str(), kMessages / (real / 1e3), raw->second / real,
-                  kMessages / (raw->second / 1e3));
-      // The same prefetch window, deletes batched by hand: what the batched acks can hope for.
-      const std::string prefetch = name.substr(name.find('/'));
-      const auto windowed = real_.find("BM_RawSqliteInsertThenDeleteInWindows" + prefetch);
-      if (windowed != real_.end())
-        std::printf("%-40s %.2fx the rate of raw SQLite deleting in windows of the same size (%.0f/s)\n", "",
-                    windowed->second / real, kMessages / (windowed->second / 1e3));
-    }
-  }
-
- private:
-  std::map<std::string, double> real_;  // milliseconds per iteration
-  std::map<std::string, bool> from_median_;
-};
+}
 
 }  // namespace
 }  // namespace cohort::queue
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  cohort::queue::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return cohort::bench::RunBenchmarks(argc, argv, [](const cohort::bench::Timings& timings) {
+    cohort::queue::PrintRates(timings);
+  });
 }
