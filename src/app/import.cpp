@@ -37,10 +37,17 @@ int Fail(const Error& error) {
 
 // Counts, progress and the report of bad lines for one import run. Batches are written on threads of their own,
 // so that reading and parsing the file overlaps the database's work; a server store (PostgreSQL, MongoDB)
-// takes two batches at once, SQLite one, as its writers would only wait for each other's lock.
+// takes two batches of kBatch at once, SQLite one of kSqliteBatch, as its writers would only wait for each
+// other's lock, and each commit rewrites every index page the batch touched.
 class ImportRun {
  public:
-  ImportRun(Stores& stores, std::string what) : stores_(stores), what_(std::move(what)), tty_(isatty(2) != 0) {}
+  ImportRun(Stores& stores, std::string what)
+      : stores_(stores),
+        what_(std::move(what)),
+        tty_(isatty(2) != 0),
+        sqlite_(stores.events->backend() == "sqlite") {}
+
+  std::size_t batch_size() const { return sqlite_ ? kSqliteBatch : kBatch; }
 
   void Reject(std::size_t line, const std::string& message) {
     if (rejected_++ < kErrorsShown) fmt::print(stderr, "{}line {}: {}\n", tty_ ? "\r" : "", line, message);
@@ -51,13 +58,13 @@ class ImportRun {
   // Queues an event (already validated); flushes a full batch.
   Result<void> Add(domain::Event event) {
     pending_.push_back(std::move(event));
-    if (pending_.size() >= kBatch) return Flush();
+    if (pending_.size() >= batch_size()) return Flush();
     return {};
   }
 
   Result<void> Flush() {
     if (pending_.empty()) return {};
-    if (inflight_.size() >= (stores_.events->backend() == "sqlite" ? 1U : 2U)) COHORT_TRY(Collect());
+    if (inflight_.size() >= (sqlite_ ? 1U : 2U)) COHORT_TRY(Collect());
     inflight_.push_back(std::async(std::launch::async, [this, batch = std::move(pending_)] {
       return api::IngestEvents(*stores_.events, *stores_.relational, batch);
     }));
@@ -96,9 +103,12 @@ class ImportRun {
     return {};
   }
 
+  static constexpr std::size_t kSqliteBatch = 50'000;
+
   Stores& stores_;
   std::string what_;
   bool tty_;
+  bool sqlite_;
   std::vector<domain::Event> pending_;
   std::deque<std::future<Result<api::IngestCounts>>> inflight_;
   std::size_t lines_ = 0, accepted_ = 0, duplicates_ = 0, rejected_ = 0, skipped_ = 0, unknown_users_ = 0;
@@ -131,7 +141,7 @@ int ImportNdjson(ImportRun& run, std::istream& in) {
     run.Line(line_no);
     chunk += line;
     chunk += '\n';
-    if (++lines_in_chunk >= kBatch)
+    if (++lines_in_chunk >= run.batch_size())
       if (auto r = flush_chunk(); !r) return Fail(r.error());
   }
   if (auto r = flush_chunk(); !r) return Fail(r.error());

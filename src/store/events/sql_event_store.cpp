@@ -27,6 +27,8 @@ constexpr std::string_view kEventColumns =
 
 Value Optional(const std::optional<std::string>& v) { return v ? Value{*v} : Value{nullptr}; }
 
+constexpr std::string_view kMaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM events";
+
 // An event's values in the order of kEventColumns.
 void AppendValues(const domain::Event& e, std::vector<Value>& values) {
   values.emplace_back(e.event_id);
@@ -84,16 +86,29 @@ class SqlEventStore final : public EventStore {
     if (events.empty()) return AppendCounts{};
     if (db_->dialect() == sql::Dialect::kPostgres) return AppendByCopy(events);
     return db_->InTransaction<AppendCounts>([&](Connection& conn) -> Result<AppendCounts> {
-      // BEGIN IMMEDIATE holds the write lock: the ids found stored now stay the only ones until COMMIT. Then
-      // one multi-row INSERT per 256 new events (RETURNING or a changes() per row would cost a statement
-      // journal or a statement per event).
-      COHORT_ASSIGN_OR_RETURN(std::unordered_set<std::string> seen, StoredIds(conn, events));
-      std::vector<domain::Event> stored;
-      for (const auto& e : events)
-        if (seen.insert(e.event_id).second) stored.push_back(e);
+      // One multi-row INSERT per 256 events (RETURNING or a changes() per row would cost a statement journal or
+      // a statement per event). BEGIN IMMEDIATE holds the write lock, so the rows past the highest seq before
+      // the INSERTs are exactly the ones it stored, numbered in arrival order: when there are as many as events,
+      // every event was stored, else they are read back to tell which.
+      COHORT_ASSIGN_OR_RETURN(Rows before, conn.Execute(kMaxSeq));
       COHORT_TRY(sql::InsertRows(conn, fmt::format("INSERT INTO events ({}) VALUES ", kEventColumns),
-                                 "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, json({8}))", 9, "", stored.size(),
-                                 [&](std::size_t i, std::vector<Value>& params) { AppendValues(stored[i], params); }));
+                                 "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, json({8}))", 9,
+                                 " ON CONFLICT (event_id) DO NOTHING", events.size(),
+                                 [&](std::size_t i, std::vector<Value>& params) { AppendValues(events[i], params); }));
+      COHORT_ASSIGN_OR_RETURN(Rows after, conn.Execute(kMaxSeq));
+      const auto inserted = static_cast<std::size_t>(after.Int(0, 0) - before.Int(0, 0));
+      std::vector<domain::Event> stored;
+      if (inserted == events.size()) {
+        stored.assign(events.begin(), events.end());
+      } else {
+        COHORT_ASSIGN_OR_RETURN(Rows ids, conn.Execute("SELECT event_id FROM events WHERE seq > $1",
+                                                       Params{before.Int(0, 0)}));
+        std::unordered_set<std::string> new_ids;
+        for (std::size_t r = 0; r < ids.size(); ++r) new_ids.insert(ids.Text(r, 0));
+        // A repeat inside the batch conflicted with its first copy, which alone was stored.
+        for (const auto& e : events)
+          if (new_ids.erase(e.event_id) > 0) stored.push_back(e);
+      }
       // The event.ingested messages commit with the events (transactional outbox).
       COHORT_TRY(WriteOutbox(conn, domain::EventIngestedMessages(stored)));
       return AppendCounts{.accepted = stored.size(), .duplicates = events.size() - stored.size()};
@@ -176,27 +191,6 @@ class SqlEventStore final : public EventStore {
   }
 
  private:
-  // The event ids of `events` that are stored already, looked up 256 at a time by one statement shape (the
-  // last chunk repeats its last id).
-  static Result<std::unordered_set<std::string>> StoredIds(Connection& conn, std::span<const domain::Event> events) {
-    constexpr std::size_t kChunk = 256;
-    static const std::string sql = [] {
-      std::string placeholders;
-      for (std::size_t i = 0; i < kChunk; ++i) placeholders += fmt::format("{}${}", i == 0 ? "" : ", ", i + 1);
-      return fmt::format("SELECT event_id FROM events WHERE event_id IN ({})", placeholders);
-    }();
-    std::unordered_set<std::string> found;
-    for (std::size_t first = 0; first < events.size(); first += kChunk) {
-      Params params;
-      params.reserve(kChunk);
-      for (std::size_t i = 0; i < kChunk; ++i)
-        params.emplace_back(events[std::min(first + i, events.size() - 1)].event_id);
-      COHORT_ASSIGN_OR_RETURN(Rows rows, conn.Execute(sql, params));
-      for (std::size_t r = 0; r < rows.size(); ++r) found.insert(rows.Text(r, 0));
-    }
-    return found;
-  }
-
   Result<AppendCounts> AppendByCopy(std::span<const domain::Event> events) {
     static constexpr std::string_view kColumns[] = {"ord",      "event_id", "user_id", "type",      "product_id",
                                                     "category", "price",    "quantity", "ts",       "properties"};
