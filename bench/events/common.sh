@@ -7,6 +7,9 @@
 # a free port and stopped on exit, so that the bench neither fills nor blocks the peer that others' tests use.
 # shellcheck shell=bash
 
+# shellcheck source=bench/common/serve.sh disable=SC2153 # the caller sets ROOT
+source "$ROOT/bench/common/serve.sh"
+
 WORK=""
 COHORT_PID=""
 COHORT_PORT=""
@@ -217,16 +220,7 @@ start_cohort() {
   env "${COHORT_ENV_ARGS[@]}" "$COHORT_BIN" serve --host 127.0.0.1 --port 0 --port-file "$port_file" \
     --data-dir "$DATA_DIR" >"$WORK/$name.log" 2>&1 &
   COHORT_PID=$!
-  for ((i = 0; i < 600; i++)); do
-    if [[ -s "$port_file" ]]; then break; fi
-    if ! kill -0 "$COHORT_PID" 2>/dev/null; then
-      tail -n 30 "$WORK/$name.log" >&2 || true
-      die "cohort serve exited (log above)"
-    fi
-    sleep 0.1
-  done
-  [[ -s "$port_file" ]] || die "cohort serve wrote no port file within 60 s"
-  COHORT_PORT=$(cat "$port_file")
+  COHORT_PORT=$(wait_for_port_file "$COHORT_PID" "$port_file" "$WORK/$name.log" "cohort serve")
   for ((i = 0; i < 300; i++)); do
     if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$COHORT_PORT/healthz" 2>/dev/null; then return 0; fi
     sleep 0.1

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bench/common/serve.sh
+source "$ROOT/bench/common/serve.sh"
 SCRIPT=$ROOT/bench/http/random_users.lua
 USERS=${BENCH_USERS:-100000}
 ASKED=${BENCH_ASKED_USERS:-$USERS}
@@ -125,21 +127,12 @@ prepare_data() {
 
 # serve_cohort NAME DATA_DIR [VAR=value...]: starts `cohort serve` on DATA_DIR; sets SERVED_PID and SERVED_PORT.
 serve_cohort() {
-  local name=$1 data=$2 port_file=$WORK/$1.port i
+  local name=$1 data=$2 port_file=$WORK/$1.port
   shift 2
   "${COHORT_ENV[@]}" "$@" "$BENCH_COHORT_BIN" serve --data-dir "$data" --host 127.0.0.1 --port 0 \
     --port-file "$port_file" >"$WORK/$name.log" 2>&1 &
   SERVED_PID=$!
-  for ((i = 0; i < 600; i++)); do
-    if [[ -s "$port_file" ]]; then break; fi
-    if ! kill -0 "$SERVED_PID" 2>/dev/null; then
-      tail -n 30 "$WORK/$name.log" >&2 || true
-      die "cohort serve ($name) exited (log above)"
-    fi
-    sleep 0.1
-  done
-  [[ -s "$port_file" ]] || die "cohort serve ($name) wrote no port file within 60 s"
-  SERVED_PORT=$(cat "$port_file")
+  SERVED_PORT=$(wait_for_port_file "$SERVED_PID" "$port_file" "$WORK/$name.log" "cohort serve ($name)")
   wait_for_http "$SERVED_PORT" /healthz "$SERVED_PID" "$WORK/$name.log"
   log "cohort serve ($name) on port $SERVED_PORT"
 }
