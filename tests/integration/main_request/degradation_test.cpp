@@ -33,6 +33,14 @@ class DegradationTest : public ::testing::Test {
     ASSERT_TRUE(WaitUntilQuiet(*server_)) << "the demo's messages were not processed in 60 s";
   }
 
+  // Serves with the events in `store` (a private CongoDB) and the events deadline `deadline_ms`.
+  void ServeOnEventStore(const PrivateService& store, const std::string& deadline_ms) {
+    ASSERT_TRUE(store.running()) << store.Log();
+    const std::string url = store.Env("COHORT_TEST_MONGO_URL");
+    ASSERT_FALSE(url.empty()) << store.Log();
+    ASSERT_NO_FATAL_FAILURE(Serve({{"COHORT_MONGO_URL", url}, {"COHORT_EVENTS_DEADLINE_MS", deadline_ms}}));
+  }
+
   const std::string& data_dir() const { return dir_.path(); }
 
   // The recommendations of `user` (with `query`), expected to be a 200 answer about them; X-Cache in *source.
@@ -184,12 +192,9 @@ class Frozen {
 TEST_F(DegradationTest, FrozenEventStoreGivesADegradedUncachedAnswerAndANormalOneOnceItAnswers) {
   if (!OnPath("node")) GTEST_SKIP() << "node (which runs the CongoDB event store) is not installed";
   PrivateService store("mongo", "COHORT_TEST_MONGO_PORT");
-  ASSERT_TRUE(store.running()) << store.Log();
-  const std::string url = store.Env("COHORT_TEST_MONGO_URL");
-  ASSERT_FALSE(url.empty()) << store.Log();
   // The MongoDB driver gives up on a silent server after 3 s at the soonest (connect, server selection): a
   // deadline below that makes a frozen store slow for every request below, not failed.
-  ASSERT_NO_FATAL_FAILURE(Serve({{"COHORT_MONGO_URL", url}, {"COHORT_EVENTS_DEADLINE_MS", "1000"}}));
+  ASSERT_NO_FATAL_FAILURE(ServeOnEventStore(store, "1000"));
 
   // A normal answer first. A loaded machine may miss even this deadline; a degraded answer is not cached, so
   // asking again is fair.
@@ -257,10 +262,7 @@ TEST_F(DegradationTest, FrozenEventStoreGivesADegradedUncachedAnswerAndANormalOn
 TEST_F(DegradationTest, StoppedEventStoreGivesADegradedAnswerWhenTheReadFails) {
   if (!OnPath("node")) GTEST_SKIP() << "node (which runs the CongoDB event store) is not installed";
   PrivateService store("mongo", "COHORT_TEST_MONGO_PORT");
-  ASSERT_TRUE(store.running()) << store.Log();
-  const std::string url = store.Env("COHORT_TEST_MONGO_URL");
-  ASSERT_FALSE(url.empty()) << store.Log();
-  ASSERT_NO_FATAL_FAILURE(Serve({{"COHORT_MONGO_URL", url}, {"COHORT_EVENTS_DEADLINE_MS", "60000"}}));
+  ASSERT_NO_FATAL_FAILURE(ServeOnEventStore(store, "60000"));
   const json normal = Answer("u000003", "?limit=5");
   ASSERT_FALSE(normal["degraded"].get<bool>()) << normal;
 
