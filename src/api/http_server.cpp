@@ -4,7 +4,7 @@
 #include <utility>
 
 // ThreadSanitizer does not model std::atomic_thread_fence (g++ -Wtsan says so). Asio's per-handler fences
-// duplicate the ordering its scheduler and strand mutexes already give, so a TSan build leaves them out
+// duplicate the ordering its scheduler mutex already gives, so a TSan build leaves them out
 // rather than risk false reports. This file is the only one that includes Asio, so both builds stay
 // ODR-clean.
 #if defined(__SANITIZE_THREAD__) && !defined(BOOST_ASIO_DISABLE_FENCED_BLOCK)
@@ -31,12 +31,12 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -50,6 +50,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #pragma GCC diagnostic pop
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/error_response.hpp"
@@ -121,6 +123,42 @@ const boost::system::error_category& HttpErrorCategory() {
   return http::make_error_code(http::error::bad_target).category();
 }
 
+// The access-log lines of one worker thread, handed to HttpServerOptions::access_log a block at a time: at
+// kAccessBlockLines lines, at kAccessFlushInterval, and at stop. One hand-over per line cost a busy server more
+// than the rest of its logging (a queue lock and a wake-up of the log thread each).
+constexpr std::size_t kAccessBlockLines = 64;
+constexpr std::chrono::milliseconds kAccessFlushInterval{200};
+
+class AccessLogBlock {
+ public:
+  void Add(std::string_view request_id, std::string_view method, std::string_view path, int status,
+           std::int64_t micros) {
+    const auto now = std::chrono::system_clock::now();
+    const auto second = std::chrono::floor<std::chrono::seconds>(now);
+    if (second != second_) {
+      second_ = second;
+      second_text_ = fmt::format("{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+    }
+    const auto fraction = std::chrono::duration_cast<std::chrono::microseconds>(now - second).count();
+    fmt::format_to(std::back_inserter(lines_), "{}.{:06}Z level=info {} {} {} {} {}\n", second_text_, fraction,
+                   request_id, method, path, status, micros);
+    ++count_;
+  }
+  bool full() const { return count_ >= kAccessBlockLines; }
+  void Flush(const std::function<void(std::string_view)>& sink) {
+    if (count_ == 0) return;
+    sink(lines_);
+    lines_.clear();
+    count_ = 0;
+  }
+
+ private:
+  std::string lines_;
+  std::size_t count_ = 0;
+  std::chrono::system_clock::time_point second_;
+  std::string second_text_;
+};
+
 // Set on the worker threads of a running server, so that Stop() can tell it is called from a handler.
 thread_local const void* tl_worker_of = nullptr;
 
@@ -152,9 +190,12 @@ class HttpServer::Impl {
   void Unregister(Session* session);
 
   void DoAccept();
-  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void OnAccept(std::size_t context, beast::error_code ec, tcp::socket socket);
+  void LogAccess(std::size_t context, std::string_view request_id, std::string_view method, std::string_view path,
+                 int status, std::int64_t micros);
+  void ScheduleAccessFlush(std::size_t context);
   void BeginShutdown();
-  void RunWorker();
+  void RunWorker(asio::io_context& context);
 
   HttpServerOptions options_;
   const Handler handler_;
@@ -172,17 +213,24 @@ class HttpServer::Impl {
   // it and while no worker thread runs.
   std::mutex lifecycle_mutex_;
   bool running_ = false;
-  std::unique_ptr<asio::io_context> context_;
-  std::unique_ptr<tcp::acceptor> acceptor_;           // used on its strand only while the workers run
-  std::unique_ptr<asio::steady_timer> accept_retry_;  // same strand as acceptor_
+  // One io_context per worker thread, each run by that thread alone: a connection lives on one context, so its
+  // handlers never run concurrently without a strand, and no scheduler lock is shared between the threads.
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+  std::size_t next_context_ = 0;                      // the context of the next accepted connection
+  std::vector<AccessLogBlock> access_blocks_;         // [i] used on the thread of contexts_[i] only
+  std::vector<std::unique_ptr<asio::steady_timer>> access_timers_;  // [i] on contexts_[i]
+  std::unique_ptr<tcp::acceptor> acceptor_;           // on contexts_[0], used on its thread only
+  std::unique_ptr<asio::steady_timer> accept_retry_;  // same context as acceptor_
   std::vector<std::thread> workers_;
 };
 
 // One connection: reads a request, calls the handler, writes the response, and again while keep-alive lasts.
-// Every member is used on the connection's strand only.
+// Every member is used on the thread of the connection's io_context only.
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& server, tcp::socket&& socket) : server_(server), stream_(std::move(socket)) {}
+  Session(Impl& server, std::size_t context, tcp::socket&& socket)
+      : server_(server), context_(context), stream_(std::move(socket)) {}
   ~Session() { server_.Unregister(this); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -363,7 +411,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
-    spdlog::info("{} {} {} {} {}", log_request_id_, log_method_, log_path_, log_status_, micros);
+    server_.LogAccess(context_, log_request_id_, log_method_, log_path_, log_status_, micros);
     response_ = {};
     if (ec) return;
     if (close_after_write_) return LingerClose();
@@ -403,6 +451,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   Impl& server_;
+  const std::size_t context_;  // index of the io_context (and worker thread) the connection lives on
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -446,25 +495,29 @@ Result<std::uint16_t> HttpServer::Impl::Start() {
   if (running_) return Error{ErrorCode::kFailedPrecondition, "the server is already running", {}};
 
   stopping_.store(false, std::memory_order_release);
-  context_ = std::make_unique<asio::io_context>(options_.threads);
+  for (int i = 0; i < options_.threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    keep_running_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
   const auto fail = [&](const beast::error_code& ec) -> Result<std::uint16_t> {
     std::string message = "cannot listen on " + HostPort(options_.host, options_.port) + ": " + ec.message();
     spdlog::error("{}", message);
     accept_retry_.reset();
     acceptor_.reset();
-    context_.reset();
+    keep_running_.clear();
+    contexts_.clear();
     return Error{ErrorCode::kUnavailable, message, message};
   };
 
   beast::error_code ec;
-  tcp::resolver resolver(*context_);
+  tcp::resolver resolver(*contexts_.front());
   const auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
                                           tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec) return fail(ec);
   if (endpoints.empty()) return fail(asio::error::host_not_found);
   const tcp::endpoint endpoint = endpoints.begin()->endpoint();
 
-  acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(*context_));
+  acceptor_ = std::make_unique<tcp::acceptor>(*contexts_.front());
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_->bind(endpoint, ec);
@@ -475,19 +528,26 @@ Result<std::uint16_t> HttpServer::Impl::Start() {
   accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_->get_executor());
 
   port_.store(bound, std::memory_order_release);
+  if (options_.access_log) {
+    access_blocks_.resize(contexts_.size());
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+      access_timers_.push_back(std::make_unique<asio::steady_timer>(*contexts_[i]));
+      ScheduleAccessFlush(i);
+    }
+  }
   DoAccept();
   workers_.reserve(static_cast<std::size_t>(options_.threads));
-  for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { RunWorker(); });
+  for (auto& context : contexts_) workers_.emplace_back([this, &context = *context] { RunWorker(context); });
   running_ = true;
   spdlog::info("listening on {}", HostPort(options_.host, bound));
   return bound;
 }
 
-void HttpServer::Impl::RunWorker() {
+void HttpServer::Impl::RunWorker(asio::io_context& context) {
   tl_worker_of = this;
   for (;;) {
     try {
-      context_->run();
+      context.run();
       break;
     } catch (const std::exception& e) {
       spdlog::error("http worker: unexpected exception: {}", e.what());
@@ -499,12 +559,13 @@ void HttpServer::Impl::RunWorker() {
 }
 
 void HttpServer::Impl::DoAccept() {
-  acceptor_->async_accept(asio::make_strand(*context_), [this](beast::error_code ec, tcp::socket socket) {
-    OnAccept(ec, std::move(socket));
+  const std::size_t context = next_context_++ % contexts_.size();
+  acceptor_->async_accept(*contexts_[context], [this, context](beast::error_code ec, tcp::socket socket) {
+    OnAccept(context, ec, std::move(socket));
   });
 }
 
-void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::OnAccept(std::size_t context, beast::error_code ec, tcp::socket socket) {
   if (stopping() || ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
   if (ec) {
     // E.g. EMFILE: pause instead of spinning on an error that will repeat at once.
@@ -516,8 +577,25 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<Session>(*this, std::move(socket))->Start();
+  std::make_shared<Session>(*this, context, std::move(socket))->Start();
   DoAccept();
+}
+
+void HttpServer::Impl::LogAccess(std::size_t context, std::string_view request_id, std::string_view method,
+                                 std::string_view path, int status, std::int64_t micros) {
+  if (!options_.access_log) return;
+  AccessLogBlock& block = access_blocks_[context];
+  block.Add(request_id, method, path, status, micros);
+  if (block.full()) block.Flush(options_.access_log);
+}
+
+void HttpServer::Impl::ScheduleAccessFlush(std::size_t context) {
+  access_timers_[context]->expires_after(kAccessFlushInterval);
+  access_timers_[context]->async_wait([this, context](beast::error_code ec) {
+    if (ec) return;
+    access_blocks_[context].Flush(options_.access_log);
+    ScheduleAccessFlush(context);
+  });
 }
 
 void HttpServer::Impl::BeginShutdown() {
@@ -558,12 +636,16 @@ void HttpServer::Impl::Stop() {
                    options_.shutdown_grace.count());
     }
   }
-  context_->stop();
+  for (auto& context : contexts_) context->stop();
   for (auto& worker : workers_) worker.join();
   workers_.clear();
+  for (auto& block : access_blocks_) block.Flush(options_.access_log);
+  access_blocks_.clear();
+  access_timers_.clear();
   accept_retry_.reset();
   acceptor_.reset();
-  context_.reset();  // destroys abandoned sessions
+  keep_running_.clear();
+  contexts_.clear();  // destroys abandoned sessions
   port_.store(0, std::memory_order_release);
   running_ = false;
   spdlog::info("stopped");

@@ -2,9 +2,10 @@
 // The HTTP/1.1 server: keep-alive connections, timeouts, limits and graceful stop, around one synchronous
 // Handler. Boost.Beast stays inside http_server.cpp so that nothing else pays for compiling it.
 //
-// Threading: one io_context run by `threads` threads; each connection is served on its own strand, one
-// request at a time. The handler runs synchronously on the I/O thread (it may block, e.g. on a database; a
-// blocked handler holds one thread) and must be safe to call from several threads at once.
+// Threading: `threads` threads, each running an io_context of its own; accepted connections are dealt to them in
+// turn, and a connection is served on its thread, one request at a time. The handler runs synchronously on the
+// I/O thread (it may block, e.g. on a database; a blocked handler holds up the connections of its thread) and
+// must be safe to call from several threads at once.
 //
 // Every response carries X-Request-Id (the client's when it is 1-64 characters of [A-Za-z0-9._-], otherwise a
 // fresh 16-hex-digit id), Content-Type, Content-Length (except for 204 and 304) and HttpResponse::headers;
@@ -12,9 +13,9 @@
 // values containing CR, LF or NUL are dropped from HttpResponse::headers with a warning.
 // Malformed requests (400 "bad_request"), a header section over 8 KiB (431), a body over body_limit (413
 // "payload_too_large") are answered with ErrorResponse and the connection is closed. A handler exception is
-// answered with 500 and logged. Each request is logged at info: "request_id method path status micros",
-// where path is the raw path without the query and micros runs from the complete request to the written
-// response.
+// answered with 500 and logged. Each request makes an access-log line, "<UTC time> level=info request_id method
+// path status micros\n", where path is the raw path without the query and micros runs from the complete request
+// to the written response; the lines go to HttpServerOptions::access_log in blocks (see there).
 
 #include <chrono>
 #include <cstddef>
@@ -22,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http_types.hpp"
 #include "common/result.hpp"
@@ -37,6 +39,10 @@ struct HttpServerOptions {
                                                      // limit for writing a response
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::chrono::milliseconds shutdown_grace{10'000};  // max wait for in-flight requests on stop
+  // Receives the access-log lines, whole lines in blocks of up to 64, each block within 200 ms of its first
+  // line; called on the I/O threads (and by Stop), so it must be thread-safe and should not block. Unset: no
+  // access log.
+  std::function<void(std::string_view lines)> access_log;
 };
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;

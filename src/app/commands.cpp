@@ -1,5 +1,6 @@
 #include "app/commands.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/async.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -60,6 +62,36 @@ int Fail(const Error& error) {
   return 1;
 }
 
+constexpr const char* kAccessLogger = "access";
+// The longest a log line waits in BufferedStderrSink.
+constexpr std::chrono::seconds kLogFlushInterval{1};
+
+// Gathers formatted lines and writes them to stderr in blocks of up to kBlockBytes: at the block size, on a
+// warning or worse, at kLogFlushInterval and at exit. One write per request costs a busy server more than the
+// rest of its logging.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~BufferedStderrSink() override { flush_(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    block_.append(line.data(), line.size());
+    if (block_.size() >= kBlockBytes) flush_();
+  }
+  void flush_() override {
+    if (block_.empty()) return;
+    std::fwrite(block_.data(), 1, block_.size(), stderr);
+    std::fflush(stderr);
+    block_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kBlockBytes = 64 * 1024;
+  std::string block_;
+};
+
 void WritePortFile(const std::string& path, std::uint16_t port) {
   const std::string tmp = path + ".tmp";
   {
@@ -72,13 +104,30 @@ void WritePortFile(const std::string& path, std::uint16_t port) {
 }  // namespace
 
 void SetUpLogging(const Config& config) {
-  // Asynchronous: a request's log line never waits for the terminal. When the queue is full the oldest
-  // lines are dropped rather than slowing the server.
+  // Asynchronous: a request's log line never waits for stderr. When the queue is full the oldest lines are
+  // dropped rather than slowing the server. A terminal gets each line at once (in colour); a file or pipe gets
+  // them in blocks (BufferedStderrSink). The access log ("access") shares the sink: the HTTP server formats its
+  // lines itself and hands them over in blocks (api::HttpServerOptions::access_log).
   spdlog::init_thread_pool(8192, 1);
-  auto logger = spdlog::create_async_nb<spdlog::sinks::stderr_color_sink_mt>("cohort");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
+  spdlog::sink_ptr sink;
+  if (::isatty(STDERR_FILENO) != 0) {
+    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  } else {
+    sink = std::make_shared<BufferedStderrSink>();
+    spdlog::flush_every(kLogFlushInterval);
+  }
+  auto make = [&sink](const std::string& name, const std::string& pattern) {
+    auto logger = std::make_shared<spdlog::async_logger>(name, sink, spdlog::thread_pool(),
+                                                         spdlog::async_overflow_policy::overrun_oldest);
+    logger->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    logger->flush_on(spdlog::level::warn);
+    spdlog::register_logger(logger);
+    return logger;
+  };
+  auto logger = make("cohort", "%Y-%m-%dT%H:%M:%S.%fZ level=%l %v");
   logger->set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_default_logger(logger);
+  make(kAccessLogger, "%v");
 }
 
 int RunServe(const Config& config, const std::optional<std::string>& port_file) {
@@ -128,7 +177,10 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   if (!model_store) return Fail(model_store.error());
   if (auto migrated = (*model_store)->Migrate(); !migrated) return Fail(migrated.error());
   ModelRegistry models(**model_store, std::chrono::seconds(config.model_poll_s));
-  OutboxBuffer served(background.database(), 100'000, std::chrono::milliseconds(100));
+  OutboxBuffer served(background.database(), 100'000, std::chrono::milliseconds(100),
+                      [&background](std::span<const domain::MessageDraft> messages) {
+                        return background.PublishNow(messages);
+                      });
   api::AddRecommendationRoutes(
       router, relational, events, tiers, [&models] { return models.Current(); },
       [&served](domain::MessageDraft message) { served.Post(std::move(message)); },
@@ -158,6 +210,13 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   options.body_limit = config.body_limit;
   options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  // Access-log lines are at level info, as the server's own lines are.
+  if (auto access = spdlog::get(kAccessLogger); access && spdlog::should_log(spdlog::level::info)) {
+    options.access_log = [access](std::string_view lines) {
+      if (lines.ends_with('\n')) lines.remove_suffix(1);  // the pattern ends the block with one
+      access->info("{}", lines);
+    };
+  }
   api::HttpServer server(options, api::Instrument(metrics, [&](api::HttpRequest& request) {
     if (auto allowed = auth.Authorize(request); !allowed) {
       auto response = api::ErrorResponse(allowed.error());

@@ -1,8 +1,9 @@
 #include "app/messaging.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "queue/amqp/amqp_queue.hpp"
 #include "queue/sqlite/sqlite_queue.hpp"
@@ -72,7 +73,7 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
     for (const auto& consumer : consumers) m->runtime_->Add(consumer);
   }
   queue::MessageQueue& q = *m->queue_;
-  auto declare_topology = [&q, consumers]() -> Result<void> {
+  m->declare_topology_ = [&q, consumers]() -> Result<void> {
     for (const auto& consumer : consumers) COHORT_TRY(q.DeclareQueue(consumer->spec()));
     return {};
   };
@@ -80,12 +81,15 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
       *m->outbox_, *m->queue_,
       RelayOptions{.batch = static_cast<std::size_t>(config.queue_relay_batch),
                    .idle_interval = std::chrono::milliseconds(config.queue_relay_interval_ms),
-                   .prepare = declare_topology});
+                   .prepare = m->declare_topology_});
   // Declared now when the queue is reachable (so that the admin API lists every queue at once), else by the
   // relay before its first publish.
-  if (auto declared = declare_topology(); !declared)
+  if (auto declared = m->declare_topology_(); !declared) {
     spdlog::warn("messaging: cannot declare the queues yet: {} {}", declared.error().client_message,
                  declared.error().internal_message);
+  } else {
+    m->declared_ = true;
+  }
   m->relay_->Start();
   if (m->runtime_) m->runtime_->Start();
   spdlog::info("messaging: queue={}, consumers {}, webhook {}", m->queue_->backend(),
@@ -94,6 +98,19 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
 }
 
 Messaging::~Messaging() { Stop(); }
+
+Result<void> Messaging::PublishNow(std::span<const domain::MessageDraft> messages) {
+  if (!declared_) {
+    COHORT_TRY(declare_topology_());
+    declared_ = true;
+  }
+  std::vector<queue::OutgoingMessage> outgoing;
+  outgoing.reserve(messages.size());
+  const auto now = Clock::now();
+  for (const domain::MessageDraft& m : messages)
+    outgoing.push_back({m.id, m.type, m.payload, now});
+  return queue_->Publish(outgoing);
+}
 
 void Messaging::Stop() {
   // The relay first: nothing new is published while the consumers finish what they hold.

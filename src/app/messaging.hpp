@@ -8,7 +8,10 @@
 // RabbitMQ, several workers share the work. Every process declares the whole topology (every consumer's
 // queue) before its relay publishes, so that no message is routed to nowhere.
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <span>
 
 #include "app/config.hpp"
 #include "app/outbox_relay.hpp"
@@ -46,6 +49,10 @@ class Messaging {
   // The relational database the outbox lives in (this object's own pool).
   store::sql::Database& database() { return *db_; }
   bool consuming() const { return runtime_ != nullptr; }
+  // Publishes to the queue at once, not through the outbox (for messages no transaction commits, which
+  // OutboxBuffer gathers and names); declares the topology first if it is not yet. Fails when the broker is
+  // away.
+  Result<void> PublishNow(std::span<const domain::MessageDraft> messages);
   std::uint64_t relayed_total() const { return relay_->relayed_total(); }
 
  private:
@@ -57,6 +64,8 @@ class Messaging {
   std::unique_ptr<queue::ProcessedLog> processed_;
   std::unique_ptr<OutboxRelay> relay_;
   std::unique_ptr<queue::ConsumerRuntime> runtime_;
+  std::function<Result<void>()> declare_topology_;
+  std::atomic<bool> declared_{false};
 };
 
 }  // namespace cohort::app

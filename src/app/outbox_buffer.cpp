@@ -1,13 +1,25 @@
 #include "app/outbox_buffer.hpp"
 
+#include <random>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "store/messaging/outbox.hpp"
 
 namespace cohort::app {
 
-OutboxBuffer::OutboxBuffer(store::sql::Database& db, std::size_t capacity, std::chrono::milliseconds interval)
-    : db_(db), capacity_(capacity), interval_(interval), thread_([this] { Run(); }) {}
+OutboxBuffer::OutboxBuffer(store::sql::Database& db, std::size_t capacity, std::chrono::milliseconds interval,
+                           Publish publish)
+    : db_(db),
+      capacity_(capacity),
+      interval_(interval),
+      publish_(std::move(publish)),
+      id_prefix_([] {
+        std::random_device seed;
+        return fmt::format("direct-{:08x}{:08x}-", seed(), seed());
+      }()),
+      thread_([this] { Run(); }) {}
 
 OutboxBuffer::~OutboxBuffer() { Stop(); }
 
@@ -28,7 +40,7 @@ void OutboxBuffer::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (!Flush()) spdlog::warn("outbox buffer: {} messages could not be written at shutdown", waiting_.size());
+  if (!Flush()) spdlog::warn("outbox buffer: {} messages could not be sent at shutdown", waiting_.size());
 }
 
 std::uint64_t OutboxBuffer::written() const {
@@ -50,6 +62,11 @@ void OutboxBuffer::Run() {
   }
 }
 
+void OutboxBuffer::Name(std::vector<domain::MessageDraft>& batch) {
+  for (domain::MessageDraft& message : batch)
+    if (message.id.empty()) message.id = id_prefix_ + std::to_string(named_++);
+}
+
 bool OutboxBuffer::Flush() {
   std::vector<domain::MessageDraft> batch;
   {
@@ -57,6 +74,15 @@ bool OutboxBuffer::Flush() {
     batch.swap(waiting_);
   }
   if (batch.empty()) return true;
+  Name(batch);
+  if (publish_) {
+    if (publish_(batch)) {
+      std::lock_guard lock(mutex_);
+      written_ += batch.size();
+      return waiting_.empty();
+    }
+    // The broker is away: the outbox keeps them until the relay can publish.
+  }
   auto written = db_.InTransaction<bool>([&](store::sql::Connection& conn) -> Result<bool> {
     COHORT_TRY(store::WriteOutbox(conn, batch));
     return true;

@@ -1,14 +1,20 @@
 #pragma once
 // Messages that an answer causes without any write to commit them with (recommendation.served): a request
-// hands them over without waiting, and a thread of their own writes them to the outbox in batches, one
-// transaction each, from where the relay publishes them like any other outbox row. Bounded: past `capacity`
-// waiting messages, new ones are dropped and counted (an impression counter is worth less than the answer's
-// latency). A batch the database refuses stays and is tried again. Stop() writes what is left.
+// hands them over without waiting, and a thread of their own names them ("direct-<random>-<n>", never an
+// outbox row's name) and sends them on in batches. A batch goes straight
+// to the queue through `publish` when one is given and the queue takes it; otherwise (no `publish`, or the
+// broker is away) it is written to the outbox in one transaction, from where the relay publishes it like any
+// other outbox row. Bounded: past `capacity` waiting messages, new ones are dropped and counted (an impression
+// counter is worth less than the answer's latency). A batch the database refuses stays and is tried again.
+// Stop() sends what is left.
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,7 +25,10 @@ namespace cohort::app {
 
 class OutboxBuffer {
  public:
-  OutboxBuffer(store::sql::Database& db, std::size_t capacity, std::chrono::milliseconds interval);
+  using Publish = std::function<Result<void>(std::span<const domain::MessageDraft>)>;
+
+  OutboxBuffer(store::sql::Database& db, std::size_t capacity, std::chrono::milliseconds interval,
+               Publish publish = {});
   ~OutboxBuffer();
   OutboxBuffer(const OutboxBuffer&) = delete;
   OutboxBuffer& operator=(const OutboxBuffer&) = delete;
@@ -32,11 +41,15 @@ class OutboxBuffer {
 
  private:
   void Run();
-  bool Flush();  // true when everything waiting was written
+  bool Flush();  // true when everything waiting was sent
+  void Name(std::vector<domain::MessageDraft>& batch);  // gives the unnamed an id, kept through any retry
 
   store::sql::Database& db_;
   const std::size_t capacity_;
   const std::chrono::milliseconds interval_;
+  const Publish publish_;
+  const std::string id_prefix_;
+  std::uint64_t named_ = 0;  // on the flushing thread only
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<domain::MessageDraft> waiting_;

@@ -14,7 +14,7 @@ Result<std::size_t> OutboxRelay::RelayOnce() {
   messages.reserve(rows.size());
   ids.reserve(rows.size());
   for (store::OutboxRow& row : rows) {
-    messages.push_back({store::OutboxMessageId(row.id), std::move(row.type), std::move(row.payload),
+    messages.push_back({std::move(row.message_id), std::move(row.type), std::move(row.payload),
                         Clock::time_point(std::chrono::milliseconds(row.created_at_ms))});
     ids.push_back(row.id);
   }

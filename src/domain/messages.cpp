@@ -1,7 +1,9 @@
 #include "domain/messages.hpp"
 
-#include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace cohort::domain {
 
@@ -41,10 +43,40 @@ std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
   return out;
 }
 
+namespace {
+
+// `text` as a JSON string. By hand rather than through a JSON document: one recommendation.served goes out per
+// answer, and building a document for it cost more than the rest of a cached answer.
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
 MessageDraft RecommendationServedMessage(std::string_view user_id, std::string_view segment,
                                          std::span<const std::string> product_ids) {
-  return {std::string(kRecommendationServed),
-          nlohmann::json{{"user_id", user_id}, {"segment", segment}, {"product_ids", product_ids}}.dump()};
+  std::string payload = "{\"user_id\":";
+  AppendJsonString(payload, user_id);
+  payload += ",\"segment\":";
+  AppendJsonString(payload, segment);
+  payload += ",\"product_ids\":[";
+  for (std::size_t i = 0; i < product_ids.size(); ++i) {
+    if (i > 0) payload += ',';
+    AppendJsonString(payload, product_ids[i]);
+  }
+  payload += "]}";
+  return {std::string(kRecommendationServed), std::move(payload)};
 }
 
 }  // namespace cohort::domain

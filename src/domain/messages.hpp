@@ -21,6 +21,7 @@ inline constexpr std::string_view kRecommendationServed = "recommendation.served
 struct MessageDraft {
   std::string type;
   std::string payload;  // JSON object
+  std::string id;       // empty: named after its outbox row (store::OutboxMessageId)
 };
 
 // {"user_id": ...}

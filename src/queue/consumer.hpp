@@ -18,9 +18,11 @@
 // - Handle may run on several threads at once (one per worker thread of the consumer), so a consumer keeps no
 //   unsynchronised state.
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 #include "queue/message_queue.hpp"
@@ -47,6 +49,11 @@ class Consumer {
   // The consumer's queue (its name) and the message types bound to it.
   virtual const QueueSpec& spec() const = 0;
   virtual HandlerResult Handle(const Delivery& delivery) = 0;
+  // The deliveries the runtime took at once (up to the prefetch window, none already processed): one result
+  // per delivery, in order; an exception out of it retries the whole batch. By default Handle for each (an
+  // exception from Handle retries its delivery only); a consumer that can apply many messages in one
+  // transaction does so here.
+  virtual std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch);
 };
 
 }  // namespace cohort::queue

@@ -83,7 +83,17 @@ void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
       continue;
     }
     failures = 0;
-    if (next->has_value()) Process(*subscription, consumer, **next, random);
+    if (next->has_value()) {
+      // The rest of what is at hand joins the first, without waiting: a backlog is handled a window at a time.
+      std::vector<Delivery> batch;
+      batch.push_back(std::move(**next));
+      while (batch.size() < std::max<std::size_t>(1, options_.prefetch)) {
+        auto more = subscription->Next(std::chrono::milliseconds(0));
+        if (!more || !more->has_value()) break;  // an error shows again at the next Next
+        batch.push_back(std::move(**more));
+      }
+      Process(*subscription, consumer, std::move(batch), random);
+    }
     PruneIfDue();
   }
 }
@@ -105,64 +115,89 @@ void ConsumerRuntime::PruneIfDue() {
   totals_.pruned += *pruned;
 }
 
-void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery,
+void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, std::vector<Delivery> batch,
                               std::mt19937_64& random) {
   const std::string& name = consumer.spec().name;
-  auto count = [this](std::uint64_t RuntimeTotals::*field) {
+  auto count = [this](std::uint64_t RuntimeTotals::*field, std::uint64_t n = 1) {
     std::lock_guard lock(totals_mutex_);
-    ++(totals_.*field);
+    totals_.*field += n;
   };
-  auto settled = [&](Result<void> result, std::string_view what) {
+  auto settled = [&](const Delivery& delivery, Result<void> result, std::string_view what) {
     if (result) return;
     count(&RuntimeTotals::settle_errors);
     spdlog::warn("queue {}: {} of message {} failed: {} {}", name, what, delivery.id,
                  result.error().client_message, result.error().internal_message);
   };
+  auto ids_of = [](const std::vector<Delivery>& deliveries) {
+    std::vector<std::string_view> ids;
+    for (const Delivery& d : deliveries) ids.emplace_back(d.id);
+    return ids;
+  };
 
   if (processed_ != nullptr) {
-    auto seen = processed_->Contains(name, delivery.id);
-    if (seen && *seen) {
-      count(&RuntimeTotals::duplicates);
-      settled(subscription.Ack(delivery), "ack of a duplicate");
-      return;
-    }
-    // When the records cannot be read, handle it anyway: handlers that need exactly-once claim it themselves.
-  }
-
-  HandlerResult result;
-  try {
-    result = consumer.Handle(delivery);
-  } catch (const std::exception& e) {
-    result = HandlerResult::Retry(e.what());
-  } catch (...) {
-    result = HandlerResult::Retry("unknown exception");
-  }
-  count(&RuntimeTotals::handled);
-
-  const Decision decision = Decide(options_.retry, delivery.attempt, result, random);
-  switch (decision.settlement) {
-    case Settlement::kAck:
-      if (processed_ != nullptr) {
-        if (auto recorded = processed_->Record(name, delivery.id); !recorded)
-          spdlog::warn("queue {}: cannot record message {} as processed: {}", name, delivery.id,
-                       recorded.error().internal_message);
+    // When the records cannot be read, handle them anyway: handlers that need exactly-once claim it themselves.
+    if (auto seen = processed_->ContainsEach(name, ids_of(batch))) {
+      std::vector<Delivery> fresh;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!(*seen)[i]) {
+          fresh.push_back(std::move(batch[i]));
+          continue;
+        }
+        count(&RuntimeTotals::duplicates);
+        settled(batch[i], subscription.Ack(batch[i]), "ack of a duplicate");
       }
-      count(&RuntimeTotals::acked);
-      settled(subscription.Ack(delivery), "ack");
-      return;
-    case Settlement::kRetry:
-      spdlog::info("queue {}: message {} attempt {} failed, retry in {} ms: {}", name, delivery.id,
-                   delivery.attempt, decision.delay.count(), result.error);
-      count(&RuntimeTotals::retried);
-      settled(subscription.Retry(delivery, decision.delay, result.error), "retry");
-      return;
-    case Settlement::kDeadLetter:
-      spdlog::warn("queue {}: message {} dead-lettered after attempt {}: {}", name, delivery.id,
-                   delivery.attempt, result.error);
-      count(&RuntimeTotals::dead_lettered);
-      settled(subscription.DeadLetter(delivery, {result.error, delivery.created_at, Clock::now()}),
-              "dead-lettering");
-      return;
+      batch = std::move(fresh);
+    }
+  }
+  if (batch.empty()) return;
+
+  std::vector<HandlerResult> results;
+  try {
+    results = consumer.HandleBatch(batch);
+  } catch (const std::exception& e) {
+    results.assign(batch.size(), HandlerResult::Retry(e.what()));
+  } catch (...) {
+    results.assign(batch.size(), HandlerResult::Retry("unknown exception"));
+  }
+  if (results.size() != batch.size())
+    results.assign(batch.size(), HandlerResult::Retry("the handler answered for another number of messages"));
+  count(&RuntimeTotals::handled, batch.size());
+
+  std::vector<Decision> decisions;
+  std::vector<Delivery> done;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    decisions.push_back(Decide(options_.retry, batch[i].attempt, results[i], random));
+    if (decisions.back().settlement == Settlement::kAck) done.push_back(batch[i]);
+  }
+  // Recorded before the acks: a crash between the two redelivers messages that are then skipped.
+  if (processed_ != nullptr && !done.empty()) {
+    if (auto recorded = processed_->RecordAll(name, ids_of(done)); !recorded)
+      spdlog::warn("queue {}: cannot record {} messages as processed: {}", name, done.size(),
+                   recorded.error().internal_message);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Delivery& delivery = batch[i];
+    const Decision& decision = decisions[i];
+    const std::string& error = results[i].error;
+    switch (decision.settlement) {
+      case Settlement::kAck:
+        count(&RuntimeTotals::acked);
+        settled(delivery, subscription.Ack(delivery), "ack");
+        break;
+      case Settlement::kRetry:
+        spdlog::info("queue {}: message {} attempt {} failed, retry in {} ms: {}", name, delivery.id,
+                     delivery.attempt, decision.delay.count(), error);
+        count(&RuntimeTotals::retried);
+        settled(delivery, subscription.Retry(delivery, decision.delay, error), "retry");
+        break;
+      case Settlement::kDeadLetter:
+        spdlog::warn("queue {}: message {} dead-lettered after attempt {}: {}", name, delivery.id,
+                     delivery.attempt, error);
+        count(&RuntimeTotals::dead_lettered);
+        settled(delivery, subscription.DeadLetter(delivery, {error, delivery.created_at, Clock::now()}),
+                "dead-lettering");
+        break;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Runs consumers on worker threads, whatever the backend: takes deliveries, skips those already processed,
-// calls the handler (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
+// Runs consumers on worker threads, whatever the backend: takes the deliveries at hand (up to the prefetch
+// window, without waiting for more than the first), skips those already processed, calls the handler with the
+// rest (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
 // (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff;
 // the subscription is then opened again. One object per process owns the threads; Stop (or the destructor)
 // ends them within about one poll interval. Between deliveries, one worker thread at a time also prunes the
@@ -59,7 +60,7 @@ class ConsumerRuntime {
 
  private:
   void Work(Consumer& consumer, std::uint64_t seed);
-  void Process(Subscription& subscription, Consumer& consumer, const Delivery& delivery,
+  void Process(Subscription& subscription, Consumer& consumer, std::vector<Delivery> batch,
                std::mt19937_64& random);
   void Sleep(std::chrono::milliseconds delay);
   void PruneIfDue();

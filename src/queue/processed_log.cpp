@@ -1,5 +1,7 @@
 #include "queue/processed_log.hpp"
 
+#include <fmt/format.h>
+
 #include "queue/dead_letter_table.hpp"
 
 namespace cohort::queue {
@@ -7,18 +9,49 @@ namespace cohort::queue {
 using store::sql::Value;
 
 Result<bool> ProcessedLog::Contains(std::string_view consumer, std::string_view message_id) {
+  COHORT_ASSIGN_OR_RETURN(std::vector<bool> seen, ContainsEach(consumer, std::span(&message_id, 1)));
+  return static_cast<bool>(seen.front());
+}
+
+Result<std::vector<bool>> ProcessedLog::ContainsEach(std::string_view consumer,
+                                                     std::span<const std::string_view> message_ids) {
+  std::vector<bool> seen(message_ids.size(), false);
+  if (message_ids.empty()) return seen;
+  std::vector<Value> params{std::string(consumer)};
+  std::string placeholders;
+  for (std::string_view id : message_ids) {
+    params.emplace_back(std::string(id));
+    placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
+  }
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
   COHORT_ASSIGN_OR_RETURN(
       store::sql::Rows rows,
-      lease->Execute("SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2",
-                     std::vector<Value>{std::string(consumer), std::string(message_id)}));
-  return !rows.empty();
+      lease->Execute(fmt::format("SELECT message_id FROM processed_messages WHERE consumer = $1 AND message_id IN ({})",
+                                 placeholders),
+                     params));
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const std::string id = rows.Text(r, 0);
+    for (std::size_t i = 0; i < message_ids.size(); ++i)
+      if (message_ids[i] == id) seen[i] = true;
+  }
+  return seen;
 }
 
 Result<void> ProcessedLog::Record(std::string_view consumer, std::string_view message_id) {
+  return RecordAll(consumer, std::span(&message_id, 1));
+}
+
+Result<void> ProcessedLog::RecordAll(std::string_view consumer, std::span<const std::string_view> message_ids) {
+  if (message_ids.empty()) return {};
+  const std::int64_t now_ms = ToMillis(Clock::now());
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
-  COHORT_TRY(ClaimIn(*lease, consumer, message_id));
-  return {};
+  return store::sql::InsertRows(*lease, "INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ",
+                                "({0}, {1}, {2})", 3, " ON CONFLICT (consumer, message_id) DO NOTHING",
+                                message_ids.size(), [&](std::size_t i, std::vector<Value>& params) {
+                                  params.emplace_back(std::string(consumer));
+                                  params.emplace_back(std::string(message_ids[i]));
+                                  params.emplace_back(now_ms);
+                                });
 }
 
 Result<std::size_t> ProcessedLog::Prune(Clock::time_point before, std::size_t limit) {

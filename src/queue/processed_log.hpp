@@ -9,6 +9,9 @@
 // timeout, a retry, an outbox row published twice), which is minutes, not days.
 
 #include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
 #include <string_view>
 
 #include "common/result.hpp"
@@ -22,7 +25,11 @@ class ProcessedLog {
   explicit ProcessedLog(store::sql::Database& db) : db_(db) {}
 
   Result<bool> Contains(std::string_view consumer, std::string_view message_id);
+  // For each id, whether it is recorded: one statement for a whole prefetch window.
+  Result<std::vector<bool>> ContainsEach(std::string_view consumer, std::span<const std::string_view> message_ids);
   Result<void> Record(std::string_view consumer, std::string_view message_id);  // idempotent
+  // Records them all in one statement; idempotent.
+  Result<void> RecordAll(std::string_view consumer, std::span<const std::string_view> message_ids);
 
   // Records on `conn` (inside the caller's transaction); false when it was recorded already, and the caller
   // then leaves its effect out.

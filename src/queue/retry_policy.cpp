@@ -1,6 +1,7 @@
 #include "queue/retry_policy.hpp"
 
 #include <algorithm>
+#include <exception>
 
 namespace cohort::queue {
 
@@ -16,6 +17,22 @@ HandlerResult HandlerResult::FromError(const Error& error) {
     default:
       return Reject(std::move(text));
   }
+}
+
+std::vector<HandlerResult> Consumer::HandleBatch(std::span<const Delivery> batch) {
+  std::vector<HandlerResult> results;
+  results.reserve(batch.size());
+  for (const Delivery& delivery : batch) {
+    // An exception counts as a retry of its own delivery only.
+    try {
+      results.push_back(Handle(delivery));
+    } catch (const std::exception& e) {
+      results.push_back(HandlerResult::Retry(e.what()));
+    } catch (...) {
+      results.push_back(HandlerResult::Retry("unknown exception"));
+    }
+  }
+  return results;
 }
 
 std::chrono::milliseconds BackoffCeiling(const RetryPolicy& policy, int attempt) {

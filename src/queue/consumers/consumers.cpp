@@ -1,5 +1,8 @@
 #include "queue/consumers/consumers.hpp"
 
+#include <map>
+#include <span>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -131,34 +134,66 @@ class ImpressionCounter final : public Consumer {
 
   const QueueSpec& spec() const override { return spec_; }
 
-  HandlerResult Handle(const Delivery& d) override {
-    auto payload = ParsePayload(d);
-    if (!payload) return BadPayload(d);
-    const json& p = *payload;
-    if (!p.contains("product_ids") || !p["product_ids"].is_array()) return BadPayload(d);
-    std::vector<std::string> products;
-    for (const auto& id : p["product_ids"]) {
-      if (!id.is_string()) return BadPayload(d);
-      products.push_back(id.get<std::string>());
+  HandlerResult Handle(const Delivery& d) override { return HandleBatch(std::span(&d, 1)).front(); }
+
+  // One transaction for the batch: each message claimed as processed, the counts of those claimed summed per
+  // product and segment, one upsert per counter.
+  std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch) override {
+    std::vector<HandlerResult> results(batch.size());
+    struct Served {
+      std::size_t index;
+      std::vector<std::string> products;
+      std::string segment;
+    };
+    std::vector<Served> valid;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto served = Parse(batch[i]);
+      if (!served) {
+        results[i] = BadPayload(batch[i]);
+        continue;
+      }
+      valid.push_back({i, std::move(served->first), std::move(served->second)});
     }
-    const std::string segment = p.contains("segment") && p["segment"].is_string() ? p["segment"] : "";
-    return ExactlyOnce(db_, spec_, d, [&](Connection& conn) -> Result<void> {
-      auto add = [&](std::string_view scope, const std::string& key, std::int64_t n) -> Result<void> {
+    if (valid.empty()) return results;
+    auto written = db_.InTransaction<bool>([&](Connection& conn) -> Result<bool> {
+      std::map<std::pair<std::string_view, std::string_view>, std::int64_t> counts;
+      for (const Served& s : valid) {
+        COHORT_ASSIGN_OR_RETURN(bool claimed, ProcessedLog::ClaimIn(conn, spec_.name, batch[s.index].id));
+        if (!claimed) continue;
+        for (const std::string& product : s.products) ++counts[{"product", product}];
+        if (!s.segment.empty() && !s.products.empty())
+          counts[{"segment", s.segment}] += static_cast<std::int64_t>(s.products.size());
+      }
+      for (const auto& [counter, n] : counts) {
         COHORT_TRY(
             conn.Execute("INSERT INTO impression_counters (scope, key, impressions) VALUES ($1, $2, $3) "
                          "ON CONFLICT (scope, key) DO UPDATE SET "
                          "impressions = impression_counters.impressions + excluded.impressions",
-                         Params{std::string(scope), key, n}));
-        return {};
-      };
-      for (const std::string& product : products) COHORT_TRY(add("product", product, 1));
-      if (!segment.empty() && !products.empty())
-        COHORT_TRY(add("segment", segment, static_cast<std::int64_t>(products.size())));
-      return {};
+                         Params{std::string(counter.first), std::string(counter.second), n}));
+      }
+      return true;
     });
+    if (!written)
+      for (const Served& s : valid) results[s.index] = HandlerResult::FromError(written.error());
+    return results;
   }
 
  private:
+  // The served products and the segment (empty when absent), or nullopt when the payload is not one.
+  static std::optional<std::pair<std::vector<std::string>, std::string>> Parse(const Delivery& d) {
+    auto payload = ParsePayload(d);
+    if (!payload) return std::nullopt;
+    const json& p = *payload;
+    if (!p.contains("product_ids") || !p["product_ids"].is_array()) return std::nullopt;
+    std::vector<std::string> products;
+    for (const auto& id : p["product_ids"]) {
+      if (!id.is_string()) return std::nullopt;
+      products.push_back(id.get<std::string>());
+    }
+    std::string segment = p.contains("segment") && p["segment"].is_string() ? p["segment"] : "";
+    return std::make_pair(std::move(products), std::move(segment));
+  }
+
   store::sql::Database& db_;
   QueueSpec spec_;
 };

@@ -46,6 +46,7 @@ CREATE TABLE impression_counters (
     {2, "processed messages by age", "CREATE INDEX processed_messages_age ON processed_messages (processed_at_ms);"},
     // analytics::FeatureState as JSON, kept by the event.ingested consumer.
     {3, "user features", "ALTER TABLE user_event_counters ADD COLUMN features TEXT;"},
+    {4, "outbox rows that carry their message id", "ALTER TABLE outbox ADD COLUMN message_id TEXT;"},
 };
 
 constexpr sql::Migration kPostgres[] = {
@@ -88,6 +89,7 @@ CREATE TABLE IF NOT EXISTS impression_counters (
     {2, "processed messages by age",
      "CREATE INDEX IF NOT EXISTS processed_messages_age ON processed_messages (processed_at_ms);"},
     {3, "user features", "ALTER TABLE user_event_counters ADD COLUMN IF NOT EXISTS features TEXT;"},
+    {4, "outbox rows that carry their message id", "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS message_id TEXT;"},
 };
 
 }  // namespace

@@ -14,11 +14,14 @@ std::string OutboxMessageId(std::int64_t row_id) { return fmt::format("outbox-{}
 Result<void> WriteOutbox(sql::Connection& conn, std::span<const domain::MessageDraft> messages) {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-  return sql::InsertRows(conn, "INSERT INTO outbox (type, payload, created_at_ms) VALUES ", "({0}, {1}, {2})", 3, "",
-                         messages.size(), [&](std::size_t i, std::vector<sql::Value>& params) {
+  return sql::InsertRows(conn, "INSERT INTO outbox (type, payload, created_at_ms, message_id) VALUES ",
+                         "({0}, {1}, {2}, {3})", 4, "", messages.size(),
+                         [&](std::size_t i, std::vector<sql::Value>& params) {
                            params.emplace_back(messages[i].type);
                            params.emplace_back(messages[i].payload);
                            params.emplace_back(now_ms);
+                           params.emplace_back(messages[i].id.empty() ? sql::Value{nullptr}
+                                                                      : sql::Value{messages[i].id});
                          });
 }
 
@@ -26,12 +29,15 @@ Result<std::vector<OutboxRow>> Outbox::Oldest(std::size_t limit) {
   COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
   COHORT_ASSIGN_OR_RETURN(
       sql::Rows rows,
-      lease->Execute("SELECT id, type, payload, created_at_ms FROM outbox ORDER BY id LIMIT $1",
+      lease->Execute("SELECT id, type, payload, created_at_ms, message_id FROM outbox ORDER BY id LIMIT $1",
                      std::vector<sql::Value>{static_cast<std::int64_t>(limit)}));
   std::vector<OutboxRow> out;
   out.reserve(rows.size());
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    out.push_back({rows.Int(r, 0), rows.Text(r, 1), rows.Text(r, 2), rows.Int(r, 3)});
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const std::int64_t id = rows.Int(r, 0);
+    out.push_back({id, rows.Text(r, 1), rows.Text(r, 2), rows.Int(r, 3),
+                   rows.IsNull(r, 4) ? OutboxMessageId(id) : rows.Text(r, 4)});
+  }
   return out;
 }
 

@@ -21,6 +21,7 @@ struct OutboxRow {
   std::string type;
   std::string payload;
   std::int64_t created_at_ms = 0;
+  std::string message_id;  // the draft's id, else OutboxMessageId(id)
 };
 
 std::string OutboxMessageId(std::int64_t row_id);

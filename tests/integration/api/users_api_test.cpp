@@ -4,6 +4,10 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <map>
+#include <regex>
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "integration/backend_fixture.hpp"
@@ -293,6 +297,27 @@ TEST(AuthApiTest, RolesPerRoute) {
   // Keys never reach the log.
   EXPECT_EQ(server.Log().find(read), std::string::npos);
   EXPECT_EQ(server.Log().find(write), std::string::npos);
+}
+
+TEST(AccessLogTest, EveryRequestHasItsLineByTheTimeTheServerStops) {
+  ServerProcess server({.args = {}, .env = {}, .data_dir = {}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) {  // more than one block of lines
+    ids.push_back(fmt::format("access-{}", i));
+    EXPECT_EQ(server.Get(i % 2 == 0 ? "/healthz" : "/api/users/nobody", {{"X-Request-Id", ids.back()}}).status,
+              i % 2 == 0 ? 200 : 404);
+  }
+  ASSERT_EQ(server.Stop(), 0);
+  const std::string log = server.Log();
+  const std::regex access(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z level=info (access-\d+) GET (\S+) (\d{3}) \d+)");
+  std::map<std::string, std::string> logged;  // request id -> "path status"
+  std::istringstream lines(log);
+  std::smatch m;
+  for (std::string line; std::getline(lines, line);)
+    if (std::regex_match(line, m, access)) logged[m[1]] = fmt::format("{} {}", m[2].str(), m[3].str());
+  ASSERT_EQ(logged.size(), ids.size()) << log;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    EXPECT_EQ(logged[ids[i]], i % 2 == 0 ? "/healthz 200" : "/api/users/nobody 404") << ids[i];
 }
 
 TEST(ConfigApiTest, BadConfigurationRefusesToStart) {

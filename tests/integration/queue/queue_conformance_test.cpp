@@ -1,9 +1,11 @@
 // The MessageQueue contract (queue/message_queue.hpp) and the consumer runtime (queue/consumer_runtime.hpp),
 // on every backend: round trip, topic routing, retry then success, retry exhaustion into the dead-letter
-// queue, replay and drop, redelivery of what a dead consumer held, and duplicates dropped by
-// processed-message records.
+// queue, replay and drop, redelivery of what a dead consumer held, duplicates dropped by processed-message
+// records, and batches of the deliveries at hand.
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -171,6 +173,73 @@ TEST_P(QueueConformanceTest, HandlerFailingTwiceSucceedsOnTheThirdAttempt) {
   EXPECT_TRUE(DeadLetters(consumer->spec().name).empty());
   for (const auto& m : batch) {
     auto recorded = processed_->Contains(consumer->spec().name, m.id);
+    ASSERT_TRUE(recorded);
+    EXPECT_TRUE(*recorded) << m.id;
+  }
+}
+
+// Takes whole batches (Consumer::HandleBatch); the script decides per delivery. Remembers the batch sizes.
+class BatchConsumer final : public queue::Consumer {
+ public:
+  BatchConsumer(std::string queue_name, std::vector<std::string> bindings,
+                std::function<HandlerResult(const Delivery&, int call)> script)
+      : spec_{std::move(queue_name), std::move(bindings)}, script_(std::move(script)) {}
+
+  const queue::QueueSpec& spec() const override { return spec_; }
+  HandlerResult Handle(const Delivery&) override { throw std::logic_error("the runtime hands batches"); }
+  std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch) override {
+    std::lock_guard lock(mutex_);
+    sizes_.push_back(batch.size());
+    std::vector<HandlerResult> results;
+    for (const Delivery& d : batch) results.push_back(script_(d, ++calls_[d.id]));
+    return results;
+  }
+  std::vector<std::size_t> Sizes() {
+    std::lock_guard lock(mutex_);
+    return sizes_;
+  }
+  int Calls(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return calls_.count(id) ? calls_[id] : 0;
+  }
+
+ private:
+  queue::QueueSpec spec_;
+  std::function<HandlerResult(const Delivery&, int call)> script_;
+  std::mutex mutex_;
+  std::vector<std::size_t> sizes_;
+  std::map<std::string, int> calls_;
+};
+
+TEST_P(QueueConformanceTest, DeliveriesAtHandAreHandledTogetherAndSettledOneByOne) {
+  const std::string name = Queue("batched");
+  const std::string flaky = Message(Type("batched"), 7).id;
+  auto consumer = std::make_shared<BatchConsumer>(
+      name, std::vector<std::string>{Type("batched")}, [&flaky](const Delivery& d, int call) {
+        return d.id == flaky && call == 1 ? HandlerResult::Retry("once") : HandlerResult::Ack();
+      });
+  ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back(Message(Type("batched"), i));
+  ASSERT_TRUE(queue_->Publish(batch));  // all waiting before the consumer starts
+  auto options = FastRetries(3);
+  options.prefetch = 16;
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), options);
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == batch.size(); }));
+  runtime.Stop();
+
+  const auto sizes = consumer->Sizes();
+  ASSERT_FALSE(sizes.empty());
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u) << "the waiting messages came one at a time";
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), options.prefetch);
+  const auto totals = runtime.totals();
+  EXPECT_EQ(totals.retried, 1u) << "only the failing delivery of its batch is retried";
+  EXPECT_EQ(totals.handled, batch.size() + 1);
+  for (const auto& m : batch) {
+    EXPECT_EQ(consumer->Calls(m.id), m.id == flaky ? 2 : 1) << m.id;
+    auto recorded = processed_->Contains(name, m.id);
     ASSERT_TRUE(recorded);
     EXPECT_TRUE(*recorded) << m.id;
   }
