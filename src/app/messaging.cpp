@@ -14,6 +14,9 @@ namespace {
 // The newest events of a user that their stored counters and features are computed from: every event of
 // nearly every customer, bounded so that one refresh of a bot-like history stays a bounded read.
 constexpr std::size_t kFeatureHistoryLimit = 100'000;
+// How far behind the API's threads serve's consumer threads are scheduled (nice 10: about a tenth of the CPU
+// share of a thread at nice 0 when both want it).
+constexpr int kServeConsumerNice = 10;
 
 }  // namespace
 
@@ -69,7 +72,12 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
   };
   if (consume) {
     m->runtime_ =
-        std::make_unique<queue::ConsumerRuntime>(*m->queue_, m->processed_.get(), RuntimeOptionsFrom(config));
+        std::make_unique<queue::ConsumerRuntime>(*m->queue_, m->processed_.get(), [&] {
+          auto options = RuntimeOptionsFrom(config);
+          // In serve, the answers come first: the consumers run behind the API's threads.
+          if (role == MessagingRole::kServe) options.nice = kServeConsumerNice;
+          return options;
+        }());
     for (const auto& consumer : consumers) m->runtime_->Add(consumer);
   }
   queue::MessageQueue& q = *m->queue_;
