@@ -134,23 +134,42 @@ class SqliteQueue final : public MessageQueue {
       // Read inside the transaction: a queue declared by another process a moment ago gets its copy.
       COHORT_ASSIGN_OR_RETURN(Rows bindings, conn.Execute("SELECT queue, pattern FROM queue_bindings"));
       const std::int64_t now = NowMs();
+      // The queues of each message type of the batch, routed once per type.
+      std::map<std::string_view, std::vector<std::string>> queues_of;
+      struct Copy {
+        const OutgoingMessage* message;
+        const std::string* queue;
+      };
+      std::vector<Copy> copies;
       for (const OutgoingMessage& m : messages) {
-        std::string last_queue;
-        for (std::size_t r = 0; r < bindings.size(); ++r) {
-          std::string queue = bindings.Text(r, 0);
-          const std::string pattern = bindings.Text(r, 1);
-          if (pattern.empty() || !TopicMatches(pattern, m.type)) continue;
-          if (queue == last_queue) continue;  // two patterns of one queue match: one copy
-          // Bindings come ordered by (queue, pattern) from the primary key, so one queue's rows are adjacent.
-          last_queue = queue;
-          COHORT_TRY(conn.Execute(
-              "INSERT INTO queue_messages (queue, message_id, type, payload, created_at_ms, visible_at_ms) "
-              "VALUES ($1, $2, $3, $4, $5, $6)",
-              Params{queue, m.id, m.type, m.payload, ToMillis(m.created_at), now}));
+        auto [it, fresh] = queues_of.try_emplace(m.type);
+        if (fresh) {
+          for (std::size_t r = 0; r < bindings.size(); ++r) {
+            std::string queue = bindings.Text(r, 0);
+            const std::string pattern = bindings.Text(r, 1);
+            if (pattern.empty() || !TopicMatches(pattern, m.type)) continue;
+            // Bindings come ordered by (queue, pattern) from the primary key, so one queue's rows are adjacent:
+            // two patterns of one queue that match give one copy.
+            if (!it->second.empty() && it->second.back() == queue) continue;
+            it->second.push_back(std::move(queue));
+          }
+        }
+        for (const std::string& queue : it->second) {
+          copies.push_back({&m, &queue});
           ++routed[queue];
         }
       }
-      return {};
+      return store::sql::InsertRows(
+          conn, "INSERT INTO queue_messages (queue, message_id, type, payload, created_at_ms, visible_at_ms) VALUES ",
+          "({0}, {1}, {2}, {3}, {4}, {5})", 6, "", copies.size(), [&](std::size_t i, Params& params) {
+            const OutgoingMessage& m = *copies[i].message;
+            params.emplace_back(*copies[i].queue);
+            params.emplace_back(m.id);
+            params.emplace_back(m.type);
+            params.emplace_back(m.payload);
+            params.emplace_back(ToMillis(m.created_at));
+            params.emplace_back(now);
+          });
     });
     if (!committed) return std::move(committed).error();
     {
