@@ -64,6 +64,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
+// Sockets and streams bound to their io_context's own executor: no type-erased executor on every operation.
+using Executor = asio::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kHeaderLimit = 8 * 1024;
@@ -190,7 +194,7 @@ class HttpServer::Impl {
   void Unregister(Session* session);
 
   void DoAccept();
-  void OnAccept(std::size_t context, beast::error_code ec, tcp::socket socket);
+  void OnAccept(std::size_t context, beast::error_code ec, Socket socket);
   void LogAccess(std::size_t context, std::string_view request_id, std::string_view method, std::string_view path,
                  int status, std::int64_t micros);
   void ScheduleAccessFlush(std::size_t context);
@@ -229,7 +233,7 @@ class HttpServer::Impl {
 // Every member is used on the thread of the connection's io_context only.
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& server, std::size_t context, tcp::socket&& socket)
+  Session(Impl& server, std::size_t context, Socket&& socket)
       : server_(server), context_(context), stream_(std::move(socket)) {}
   ~Session() { server_.Unregister(this); }
   Session(const Session&) = delete;
@@ -452,7 +456,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   Impl& server_;
   const std::size_t context_;  // index of the io_context (and worker thread) the connection lives on
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -560,12 +564,12 @@ void HttpServer::Impl::RunWorker(asio::io_context& context) {
 
 void HttpServer::Impl::DoAccept() {
   const std::size_t context = next_context_++ % contexts_.size();
-  acceptor_->async_accept(*contexts_[context], [this, context](beast::error_code ec, tcp::socket socket) {
+  acceptor_->async_accept(*contexts_[context], [this, context](beast::error_code ec, Socket socket) {
     OnAccept(context, ec, std::move(socket));
   });
 }
 
-void HttpServer::Impl::OnAccept(std::size_t context, beast::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::OnAccept(std::size_t context, beast::error_code ec, Socket socket) {
   if (stopping() || ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
   if (ec) {
     // E.g. EMFILE: pause instead of spinning on an error that will repeat at once.
