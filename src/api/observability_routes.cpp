@@ -73,8 +73,21 @@ std::string RenderMetrics(const HttpMetrics& metrics, const MetricsSources& sour
   if (sources.cache) AppendCache(out, sources.cache());
   if (sources.queues) AppendQueues(out, sources.queues());
   if (sources.model) AppendModel(out, sources.model().get());
+  if (sources.served) {
+    const ServedCounts served = sources.served();
+    AppendHeader(out, "cohort_served_messages_total", "counter",
+                 "recommendation.served messages by what became of them: published to the queue, written to the "
+                 "outbox (broker away), or dropped (buffer full).");
+    AppendSample(out, "cohort_served_messages_total", Label("outcome", "published"),
+                 static_cast<double>(served.published));
+    AppendSample(out, "cohort_served_messages_total", Label("outcome", "outboxed"),
+                 static_cast<double>(served.outboxed));
+    AppendSample(out, "cohort_served_messages_total", Label("outcome", "dropped"),
+                 static_cast<double>(served.dropped));
+  }
   AppendHeader(out, "cohort_store_errors_total", "counter",
-               "Requests that failed because a store was unavailable or too slow (503, 504).");
+               "Store errors: requests answered 503 or 504 because a store was unavailable or too slow, and "
+               "recommendations answered degraded because reading the events failed.");
   AppendSample(out, "cohort_store_errors_total", "", static_cast<double>(StoreErrors()));
   return out;
 }

@@ -20,10 +20,18 @@
 
 namespace cohort::api {
 
+// What became of the messages an answer causes (recommendation.served) once they left the request.
+struct ServedCounts {
+  std::uint64_t published = 0;  // straight to the queue
+  std::uint64_t outboxed = 0;   // into the outbox, the broker being away
+  std::uint64_t dropped = 0;    // over the buffer's bound
+};
+
 struct MetricsSources {
   std::function<cache::CacheStats()> cache;
   std::function<Result<std::vector<queue::QueueStats>>()> queues;
   ModelSource model;
+  std::function<ServedCounts()> served;
 };
 
 // The OpenAPI document served at /openapi.json.

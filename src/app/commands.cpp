@@ -201,7 +201,11 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
   api::AddObservabilityRoutes(router, metrics,
                               {.cache = [&tiers] { return tiers.Stats(); },
                                .queues = [&background] { return background.queue().Stats(); },
-                               .model = [&models] { return models.Current(); }});
+                               .model = [&models] { return models.Current(); },
+                               .served = [&served] {
+                                 const OutboxBuffer::Counts c = served.counts();
+                                 return api::ServedCounts{c.published, c.outboxed, c.dropped};
+                               }});
 
   api::HttpServerOptions options;
   options.host = host;

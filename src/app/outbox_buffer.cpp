@@ -26,7 +26,7 @@ OutboxBuffer::~OutboxBuffer() { Stop(); }
 void OutboxBuffer::Post(domain::MessageDraft message) {
   std::lock_guard lock(mutex_);
   if (waiting_.size() >= capacity_) {
-    ++dropped_;
+    ++counts_.dropped;
     return;
   }
   waiting_.push_back(std::move(message));
@@ -43,14 +43,9 @@ void OutboxBuffer::Stop() {
   if (!Flush()) spdlog::warn("outbox buffer: {} messages could not be sent at shutdown", waiting_.size());
 }
 
-std::uint64_t OutboxBuffer::written() const {
+OutboxBuffer::Counts OutboxBuffer::counts() const {
   std::lock_guard lock(mutex_);
-  return written_;
-}
-
-std::uint64_t OutboxBuffer::dropped() const {
-  std::lock_guard lock(mutex_);
-  return dropped_;
+  return counts_;
 }
 
 void OutboxBuffer::Run() {
@@ -78,7 +73,7 @@ bool OutboxBuffer::Flush() {
   if (publish_) {
     if (publish_(batch)) {
       std::lock_guard lock(mutex_);
-      written_ += batch.size();
+      counts_.published += batch.size();
       return waiting_.empty();
     }
     // The broker is away: the outbox keeps them until the relay can publish.
@@ -89,7 +84,7 @@ bool OutboxBuffer::Flush() {
   });
   std::lock_guard lock(mutex_);
   if (written) {
-    written_ += batch.size();
+    counts_.outboxed += batch.size();
     return waiting_.empty();
   }
   spdlog::warn("outbox buffer: writing {} messages failed, will retry: {}", batch.size(),
@@ -98,7 +93,7 @@ bool OutboxBuffer::Flush() {
   // Put them back in front, within the bound.
   const std::size_t room = capacity_ > waiting_.size() ? capacity_ - waiting_.size() : 0;
   if (batch.size() > room) {
-    dropped_ += batch.size() - room;
+    counts_.dropped += batch.size() - room;
     batch.resize(room);
   }
   waiting_.insert(waiting_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));

@@ -36,8 +36,12 @@ class OutboxBuffer {
   void Post(domain::MessageDraft message);
   void Stop();
 
-  std::uint64_t written() const;
-  std::uint64_t dropped() const;
+  struct Counts {
+    std::uint64_t published = 0;  // sent straight to the queue
+    std::uint64_t outboxed = 0;   // written to the outbox
+    std::uint64_t dropped = 0;    // over the bound
+  };
+  Counts counts() const;
 
  private:
   void Run();
@@ -54,8 +58,7 @@ class OutboxBuffer {
   std::condition_variable wake_;
   std::vector<domain::MessageDraft> waiting_;
   bool stopping_ = false;
-  std::uint64_t written_ = 0;
-  std::uint64_t dropped_ = 0;
+  Counts counts_;
   std::thread thread_;
 };
 

@@ -135,6 +135,9 @@ TEST_P(RecommendationsApiTest, EveryAnswerPublishesRecommendationServed) {
   EXPECT_TRUE(Eventually([&] { return ServedMessagesConsumed(postgres_url(), data_) >= 5; }));
   EXPECT_EQ(ServedMessagesConsumed(postgres_url(), data_), 5) << "one recommendation.served per answer";
   EXPECT_EQ(SegmentImpressions(segment), 5 * shown) << "each answer's products counted once";
+  const std::string metrics = server_->Get("/metrics").body;
+  EXPECT_NE(metrics.find("cohort_served_messages_total{outcome=\"published\"} 5\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cohort_served_messages_total{outcome=\"dropped\"} 0\n"), std::string::npos) << metrics;
 }
 
 TEST_P(RecommendationsApiTest, ExplainAndErrors) {

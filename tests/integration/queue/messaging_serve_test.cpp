@@ -42,10 +42,13 @@ TEST(MessagingServeTest, OutboxFeedsEveryConsumerExactlyOnce) {
   ASSERT_EQ(server.Post("/api/events", events.dump()).Json()["duplicates"], 2 * kUsers);
 
   const std::string dir = server.data_dir();
+  // The acks are committed a little after the effects (a prefetch window at a time): wait for both.
   ASSERT_TRUE(Eventually([&] {
     return QueryInt(dir, "SELECT COUNT(*) FROM notifications") == kUsers &&
            QueryInt(dir, "SELECT COUNT(*) FROM user_event_counters") == kUsers &&
-           QueryInt(dir, "SELECT COUNT(*) FROM outbox") == 0;
+           QueryInt(dir, "SELECT COUNT(*) FROM outbox") == 0 &&
+           QueueEntry(server, "notifications")["acked_total"] == kUsers &&
+           QueueEntry(server, "user-counters")["acked_total"] == kUsers;
   })) << server.Log();
   EXPECT_EQ(QueryInt(dir, "SELECT COUNT(DISTINCT user_id) FROM notifications"), kUsers);
   EXPECT_EQ(QueryInt(dir, "SELECT SUM(events) FROM user_event_counters"), 2 * kUsers);
