@@ -13,9 +13,10 @@
 //                                            runs SQL WARMUPS times, then N times timed (bench/events/pipeline.sh's
 //                                            reference: the aggregation written by hand, on the same store)
 //
-// The table (or collection) has the schema and indexes of Cohort's own (src/store/events/event_schema.cpp,
-// src/store/events/mongo/mongo_event_store.cpp) and the SQLite connection the same pragmas. Reading and parsing
-// the file is not timed: only the load is. The result is one line on stdout,
+// The table (or collection) has the schema and indexes of Cohort's own: the SQL tables from Cohort's own
+// migrations (src/store/events/event_schema.cpp, the one piece of Cohort linked in), the collection as
+// src/store/events/mongo/mongo_event_store.cpp makes it, and the SQLite connection the same pragmas. Reading and
+// parsing the file is not timed: only the load is. The result is one line on stdout,
 // "rows=N seconds=S rows_per_s=R" ("rows=N p50_ms=P max_ms=M times_ms=T,T,..." for query), for the script;
 // details go to stderr.
 
@@ -40,6 +41,8 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+
+#include "store/events/event_schema.hpp"
 
 namespace {
 
@@ -184,25 +187,6 @@ std::vector<Row> ReadRows(const std::string& path) {
 
 // ---- SQLite --------------------------------------------------------------------------------------------------
 
-// Cohort's SQLite events migration, verbatim (src/store/events/event_schema.cpp).
-constexpr const char* kSqliteSchema = R"sql(
-CREATE TABLE events (
-  seq INTEGER PRIMARY KEY,
-  event_id TEXT NOT NULL UNIQUE,
-  user_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  product_id TEXT,
-  category TEXT,
-  price REAL CHECK (price >= 0),
-  quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 1),
-  ts INTEGER NOT NULL,
-  properties TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX events_user_ts ON events (user_id, ts);
-CREATE INDEX events_type_ts ON events (type, ts);
-CREATE INDEX events_product ON events (product_id);
-CREATE INDEX events_category ON events (category);
-)sql";
 
 void SqliteExec(sqlite3* db, const char* sql) {
   char* message = nullptr;
@@ -229,7 +213,8 @@ int LoadSqlite(const std::string& file, const std::string& db_path, std::size_t 
   SqliteExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   if (cache_kib > 0) SqliteExec(db, fmt::format("PRAGMA cache_size=-{}", cache_kib).c_str());
   SqliteExec(db, "DROP TABLE IF EXISTS events");
-  SqliteExec(db, kSqliteSchema);
+  for (const auto& migration : cohort::store::EventMigrations(cohort::store::sql::Dialect::kSqlite))
+    SqliteExec(db, std::string(migration.sql).c_str());
   sqlite3_stmt* stmt = nullptr;
   const char* insert =
       "INSERT INTO events (event_id, user_id, type, product_id, category, price, quantity, ts, properties) "
@@ -269,25 +254,6 @@ int LoadSqlite(const std::string& file, const std::string& db_path, std::size_t 
 
 // ---- PostgreSQL ----------------------------------------------------------------------------------------------
 
-// Cohort's PostgreSQL events migration, verbatim (src/store/events/event_schema.cpp).
-constexpr const char* kPostgresSchema = R"sql(
-CREATE TABLE events (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  event_id TEXT COLLATE "C" NOT NULL UNIQUE,
-  user_id TEXT COLLATE "C" NOT NULL,
-  type TEXT NOT NULL,
-  product_id TEXT,
-  category TEXT,
-  price DOUBLE PRECISION CHECK (price >= 0),
-  quantity BIGINT NOT NULL DEFAULT 1 CHECK (quantity >= 1),
-  ts BIGINT NOT NULL,
-  properties JSONB NOT NULL DEFAULT '{}'
-);
-CREATE INDEX events_user_ts ON events (user_id, ts);
-CREATE INDEX events_type_ts ON events (type, ts);
-CREATE INDEX events_product ON events (product_id);
-CREATE INDEX events_category ON events (category);
-)sql";
 
 void PgExec(PGconn* conn, const char* sql) {
   PGresult* result = PQexec(conn, sql);
@@ -322,7 +288,8 @@ int LoadPostgres(const std::string& file, const std::string& url) {
   if (PQstatus(conn) != CONNECTION_OK) Die(std::string("postgres: ") + PQerrorMessage(conn));
   PgExec(conn, "SET client_min_messages = warning");
   PgExec(conn, "DROP TABLE IF EXISTS events");
-  PgExec(conn, kPostgresSchema);
+  for (const auto& migration : cohort::store::EventMigrations(cohort::store::sql::Dialect::kPostgres))
+    PgExec(conn, std::string(migration.sql).c_str());
 
   constexpr std::size_t kChunkBytes = 256 * 1024;  // as Cohort's CopyRows
   std::string buffer;

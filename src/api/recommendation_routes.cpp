@@ -179,17 +179,27 @@ class ReadPool {
   std::shared_ptr<State> state_;
 };
 
-// Reads the user's events on the pool, so that a slow store costs the request at most `deadline` (nullopt
-// then); a read that times out keeps its thread until the store answers, and its result is dropped.
+// Reads the user's events within `deadline` (nullopt past it). The embedded store reads in this thread and stops
+// the statement at the deadline itself (SQLite checks it while the statement runs; WAL readers never wait for
+// writers). A server across the network can hang without answering, so its reads go to the pool: a read that
+// times out keeps its pool thread until the server answers, and its result is dropped.
 Result<std::optional<std::vector<domain::Event>>> EventsWithin(ReadPool& pool, store::EventStore& events,
                                                                store::EventQuery query,
                                                                std::chrono::milliseconds deadline) {
+  using Read = std::optional<std::vector<domain::Event>>;
+  if (events.backend() == "sqlite") {
+    query.time_limit = deadline;
+    auto got = events.UserEvents(query);
+    if (got) return Read(std::move(*got));
+    if (got.error().code == ErrorCode::kDeadlineExceeded) return Read();
+    return std::move(got).error();
+  }
   auto promise = std::make_shared<std::promise<Result<std::vector<domain::Event>>>>();
   auto future = promise->get_future();
   pool.Post([&events, query = std::move(query), promise] { promise->set_value(events.UserEvents(query)); });
-  if (future.wait_for(deadline) != std::future_status::ready) return std::optional<std::vector<domain::Event>>();
+  if (future.wait_for(deadline) != std::future_status::ready) return Read();
   COHORT_ASSIGN_OR_RETURN(auto got, future.get());
-  return std::optional<std::vector<domain::Event>>(std::move(got));
+  return Read(std::move(got));
 }
 
 }  // namespace

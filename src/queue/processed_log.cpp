@@ -18,16 +18,12 @@ Result<std::vector<bool>> ProcessedLog::ContainsEach(std::string_view consumer,
   std::vector<bool> seen(message_ids.size(), false);
   if (message_ids.empty()) return seen;
   std::vector<Value> params{std::string(consumer)};
-  std::string placeholders;
-  for (std::string_view id : message_ids) {
-    params.emplace_back(std::string(id));
-    placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
-  }
+  for (std::string_view id : message_ids) params.emplace_back(std::string(id));
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
   COHORT_ASSIGN_OR_RETURN(
       store::sql::Rows rows,
       lease->Execute(fmt::format("SELECT message_id FROM processed_messages WHERE consumer = $1 AND message_id IN ({})",
-                                 placeholders),
+                                 store::sql::PlaceholderList(2, message_ids.size())),
                      params));
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const std::string id = rows.Text(r, 0);

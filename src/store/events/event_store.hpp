@@ -30,6 +30,8 @@ struct EventQuery {
   std::optional<std::string> type;
   std::optional<std::int64_t> since_micros;  // ts >= since
   std::size_t limit = 100;
+  // Fails with kDeadlineExceeded once the read has run this long (SQLite: checked while the statement runs).
+  std::optional<std::chrono::milliseconds> time_limit;
 };
 
 // Receives the events of a scan a page at a time; an error stops the scan and is returned by Scan.

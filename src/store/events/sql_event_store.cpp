@@ -130,12 +130,16 @@ class SqlEventStore final : public EventStore {
     }
     params.emplace_back(static_cast<std::int64_t>(
         std::min<std::size_t>(query.limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
-    // Served by the (user_id, ts) index. Events of the same instant come in descending binary order of
-    // event_id, as in every backend (event_id is COLLATE "C" in PostgreSQL, BINARY in SQLite).
+    // Served by the index on (user_id, ts, ...), which in SQLite holds every column. Events of the same instant
+    // come in descending binary order of event_id, as in every backend (event_id is COLLATE "C" in PostgreSQL,
+    // BINARY in SQLite).
     const std::string sql = fmt::format("SELECT {} FROM events WHERE {} ORDER BY ts DESC, event_id DESC LIMIT ${}",
                                         kEventColumns, where, params.size());
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
-    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(sql, params));
+    COHORT_ASSIGN_OR_RETURN(
+        Rows rows, query.time_limit ? lease->ExecuteWithTimeLimit(sql, params, *query.time_limit,
+                                                                  sql::Connection::Caching::kPrepareAndKeep)
+                                    : lease->Execute(sql, params));
     return EventsFromRows(rows);
   }
 

@@ -47,13 +47,9 @@ Result<void> Outbox::Delete(std::span<const std::int64_t> ids) {
   COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_.Acquire());
   for (std::size_t first = 0; first < ids.size(); first += kChunk) {
     const std::size_t n = std::min(kChunk, ids.size() - first);
-    std::string placeholders;
-    std::vector<sql::Value> params;
-    for (std::size_t i = 0; i < n; ++i) {
-      placeholders += fmt::format("{}${}", i == 0 ? "" : ", ", i + 1);
-      params.emplace_back(ids[first + i]);
-    }
-    COHORT_TRY(lease->Execute(fmt::format("DELETE FROM outbox WHERE id IN ({})", placeholders), params));
+    const std::vector<sql::Value> params(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                                         ids.begin() + static_cast<std::ptrdiff_t>(first + n));
+    COHORT_TRY(lease->Execute(fmt::format("DELETE FROM outbox WHERE id IN ({})", sql::PlaceholderList(1, n)), params));
   }
   return {};
 }

@@ -332,14 +332,12 @@ class SqlRelationalStore final : public RelationalStore {
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
     for (std::size_t start = 0; start < ids.size(); start += kChunk) {
       const auto chunk = ids.subspan(start, std::min(kChunk, ids.size() - start));
-      std::string placeholders;
       Params params;
       const std::size_t padded = std::bit_ceil(chunk.size());
-      for (std::size_t i = 0; i < padded; ++i) {
-        params.emplace_back(chunk[std::min(i, chunk.size() - 1)]);
-        placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", params.size());
-      }
-      COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute(fmt::format(fmt::runtime(sql_template), placeholders), params));
+      for (std::size_t i = 0; i < padded; ++i) params.emplace_back(chunk[std::min(i, chunk.size() - 1)]);
+      COHORT_ASSIGN_OR_RETURN(
+          Rows rows,
+          lease->Execute(fmt::format(fmt::runtime(sql_template), sql::PlaceholderList(1, padded)), params));
       take(rows);
     }
     return {};

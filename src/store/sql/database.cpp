@@ -93,6 +93,13 @@ void Database::Rollback(Connection& conn) {
   if (auto r = conn.Execute("ROLLBACK"); !r) spdlog::warn("rollback failed: {}", r.error().internal_message);
 }
 
+std::string PlaceholderList(std::size_t first, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i)
+    fmt::format_to(std::back_inserter(out), "{}${}", i == 0 ? "" : ", ", first + i);
+  return out;
+}
+
 Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
                         std::string_view tail, std::size_t rows,
                         const std::function<void(std::size_t row, std::vector<Value>& params)>& values) {

@@ -149,6 +149,9 @@ Result<T> Database::InTransaction(const std::function<Result<T>(Connection&)>& b
 // Drivers. `url` is a libpq connection URI; `path` a SQLite file.
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, std::size_t max_connections);
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url, std::size_t max_connections);
+// "$first, $first+1, ..." (`count` placeholders): the list of an IN (...) whose values are parameters.
+std::string PlaceholderList(std::size_t first, std::size_t count);
+
 // Inserts `rows` rows by multi-row statements of 256, 128, ... 1 rows (the binary digits of the count): few
 // statements, and at most nine statement shapes to prepare per connection. The statement is `head` (e.g.
 // "INSERT INTO t (a, b) VALUES "), the rows, then `tail` (e.g. " ON CONFLICT DO NOTHING"); `row_format` writes

@@ -28,6 +28,7 @@ Result<int> CurrentVersion(Database& db, std::string_view component) {
 
 Result<int> ApplyMigrations(Database& db, std::string_view component, std::span<const Migration> migrations) {
   COHORT_ASSIGN_OR_RETURN(int version, CurrentVersion(db, component));
+  const bool filled = version > 0;  // the store has data a migration may take a while over
   for (const Migration& m : migrations) {
     if (m.version <= version) continue;
     auto applied = db.InTransaction<int>([&](Connection& conn) -> Result<int> {
@@ -37,6 +38,9 @@ Result<int> ApplyMigrations(Database& db, std::string_view component, std::span<
       }
       COHORT_ASSIGN_OR_RETURN(int now, VersionOn(conn, component));
       if (now >= m.version) return now;
+      // On a filled store a migration can take a while (an index over millions of rows): say so first.
+      if (filled)
+        spdlog::info("migration {} {} '{}' running on the stored data", component, m.version, m.name);
       COHORT_TRY(conn.ExecuteScript(m.sql));
       COHORT_TRY(conn.Execute(
           "INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)",

@@ -677,7 +677,8 @@ Result<std::vector<domain::Event>> MongoEventStore::UserEvents(const EventQuery&
   ok = ok && bson_append_document_begin(opts.get(), "sort", -1, &sort) &&
        bson_append_int32(&sort, "ts", -1, -1) && bson_append_int32(&sort, "_id", -1, -1) &&
        bson_append_document_end(opts.get(), &sort) && bson_append_int64(opts.get(), "limit", -1, limit) &&
-       bson_append_int64(opts.get(), "maxTimeMS", -1, kReadTimeoutMs);
+       bson_append_int64(opts.get(), "maxTimeMS", -1,
+                         query.time_limit ? std::max<std::int64_t>(1, query.time_limit->count()) : kReadTimeoutMs);
   if (!ok) return Error::InvalidArgument("the user id or type is too long");
 
   PooledClient client(state_->pool);
