@@ -10,17 +10,29 @@
 
 namespace cohort::store::sql {
 
+std::string Rows::Text(std::size_t row, std::size_t col) const {
+  const Value& cell = Cell(row, col);
+  if (const auto* s = std::get_if<std::string>(&cell)) return *s;
+  if (const auto* i = std::get_if<std::int64_t>(&cell)) return fmt::format_int(*i).str();
+  if (const auto* d = std::get_if<double>(&cell)) return fmt::format("{}", *d);  // the shortest exact form
+  return {};
+}
+
 std::int64_t Rows::Int(std::size_t row, std::size_t col) const {
-  const auto& cell = Cell(row, col);
+  const Value& cell = Cell(row, col);
+  if (const auto* i = std::get_if<std::int64_t>(&cell)) return *i;
+  const std::string text = Text(row, col);  // a REAL reads as the integer its digits start with, as text does
   std::int64_t v = 0;
-  if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
+  std::from_chars(text.data(), text.data() + text.size(), v);
   return v;
 }
 
 double Rows::Double(std::size_t row, std::size_t col) const {
-  const auto& cell = Cell(row, col);
+  const Value& cell = Cell(row, col);
+  if (const auto* d = std::get_if<double>(&cell)) return *d;
+  if (const auto* i = std::get_if<std::int64_t>(&cell)) return static_cast<double>(*i);
   double v = 0;
-  if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
+  if (const auto* s = std::get_if<std::string>(&cell)) std::from_chars(s->data(), s->data() + s->size(), v);
   return v;
 }
 

@@ -23,26 +23,27 @@ enum class Dialect { kSqlite, kPostgres };
 
 using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 
-// Rows of text cells (NULL = nullopt), with typed readers.
+// Rows of cells as the driver got them (NULL, an integer, a double or text: SQLite gives all four, PostgreSQL
+// text), with readers that convert: Text of a number is its shortest exact form, Int and Double of text parse it.
 class Rows {
  public:
   Rows() = default;
   explicit Rows(std::size_t columns) : columns_(columns) {}
-  void AddCell(std::optional<std::string> cell) { cells_.push_back(std::move(cell)); }
+  void AddCell(Value cell) { cells_.push_back(std::move(cell)); }
 
   std::size_t size() const { return columns_ == 0 ? 0 : cells_.size() / columns_; }
   bool empty() const { return size() == 0; }
-  bool IsNull(std::size_t row, std::size_t col) const { return !Cell(row, col).has_value(); }
-  std::string Text(std::size_t row, std::size_t col) const { return Cell(row, col).value_or(std::string{}); }
+  bool IsNull(std::size_t row, std::size_t col) const {
+    return std::holds_alternative<std::nullptr_t>(Cell(row, col));
+  }
+  std::string Text(std::size_t row, std::size_t col) const;
   std::int64_t Int(std::size_t row, std::size_t col) const;
   double Double(std::size_t row, std::size_t col) const;
 
  private:
-  const std::optional<std::string>& Cell(std::size_t row, std::size_t col) const {
-    return cells_[row * columns_ + col];
-  }
+  const Value& Cell(std::size_t row, std::size_t col) const { return cells_[row * columns_ + col]; }
   std::size_t columns_ = 0;
-  std::vector<std::optional<std::string>> cells_;
+  std::vector<Value> cells_;
 };
 
 // One connection; not thread-safe, used by one thread at a time through a Lease.

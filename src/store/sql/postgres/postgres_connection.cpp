@@ -211,7 +211,7 @@ class PostgresConnection final : public Connection {
     for (int r = 0; r < nrows; ++r) {
       for (int c = 0; c < ncols; ++c) {
         if (PQgetisnull(result, r, c)) {
-          rows.AddCell(std::nullopt);
+          rows.AddCell(nullptr);
         } else {
           rows.AddCell(std::string(PQgetvalue(result, r, c), static_cast<std::size_t>(PQgetlength(result, r, c))));
         }

@@ -149,15 +149,15 @@ class SqliteConnection final : public Connection {
       if (rc != SQLITE_ROW) return MakeError(rc, sql);
       for (int c = 0; c < columns; ++c) {
         const int type = sqlite3_column_type(stmt, c);
+        // Numbers are kept as numbers: Rows::Text writes them when asked (a REAL as the shortest form that
+        // reads back as the same double, which is exact and what PostgreSQL sends; SQLite's own text keeps 15
+        // significant digits).
         if (type == SQLITE_NULL) {
-          rows.AddCell(std::nullopt);
+          rows.AddCell(nullptr);
         } else if (type == SQLITE_FLOAT) {
-          // SQLite's own text for a REAL keeps 15 significant digits; the shortest form that reads back as the
-          // same double is exact, and what PostgreSQL sends.
-          rows.AddCell(fmt::format("{}", sqlite3_column_double(stmt, c)));
+          rows.AddCell(sqlite3_column_double(stmt, c));
         } else if (type == SQLITE_INTEGER) {
-          // Written here: SQLite's own text for an INTEGER costs a conversion and an allocation in the statement.
-          rows.AddCell(fmt::format_int(sqlite3_column_int64(stmt, c)).str());
+          rows.AddCell(std::int64_t{sqlite3_column_int64(stmt, c)});
         } else {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
           rows.AddCell(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
