@@ -179,7 +179,7 @@ class ReadPool {
   std::shared_ptr<State> state_;
 };
 
-// Reads the user's events within `deadline` (nullopt past it). The embedded store reads in this thread and stops
+// Reads the user's events within `deadline` (nullopt past it). An in-process store reads in this thread and stops
 // the statement at the deadline itself (SQLite checks it while the statement runs; WAL readers never wait for
 // writers). A server across the network can hang without answering, so its reads go to the pool: a read that
 // times out keeps its pool thread until the server answers, and its result is dropped.
@@ -187,7 +187,7 @@ Result<std::optional<std::vector<domain::Event>>> EventsWithin(ReadPool& pool, s
                                                                store::EventQuery query,
                                                                std::chrono::milliseconds deadline) {
   using Read = std::optional<std::vector<domain::Event>>;
-  if (events.backend() == "sqlite") {
+  if (events.in_process()) {
     query.time_limit = deadline;
     auto got = events.UserEvents(query);
     if (got) return Read(std::move(*got));

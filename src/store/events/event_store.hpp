@@ -42,6 +42,9 @@ class EventStore {
   virtual ~EventStore() = default;
 
   virtual std::string_view backend() const = 0;  // "sqlite", "postgres" or "mongo"
+  // True when reads run inside this process (SQLite): they cannot hang on a server that stops answering, and
+  // query time limits are checked while the statement runs.
+  virtual bool in_process() const { return false; }
   // Creates tables or collections and their indexes (user_id+ts, type+ts, product_id, category).
   virtual Result<int> Migrate() = 0;
   virtual Result<void> Ping() = 0;

@@ -69,6 +69,7 @@ class SqlEventStore final : public EventStore {
   std::string_view backend() const override {
     return db_->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgres";
   }
+  bool in_process() const override { return db_->dialect() == sql::Dialect::kSqlite; }
 
   Result<int> Migrate() override {
     // The outbox that Append writes to lives in this same database (messaging_schema.hpp).

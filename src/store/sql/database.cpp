@@ -21,10 +21,14 @@ std::string Rows::Text(std::size_t row, std::size_t col) const {
 std::int64_t Rows::Int(std::size_t row, std::size_t col) const {
   const Value& cell = Cell(row, col);
   if (const auto* i = std::get_if<std::int64_t>(&cell)) return *i;
-  const std::string text = Text(row, col);  // a REAL reads as the integer its digits start with, as text does
-  std::int64_t v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
+  auto parse = [](std::string_view text) {
+    std::int64_t v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    return v;
+  };
+  if (const auto* s = std::get_if<std::string>(&cell)) return parse(*s);
+  if (std::holds_alternative<double>(cell)) return parse(Text(row, col));  // the integer its digits start with
+  return 0;
 }
 
 double Rows::Double(std::size_t row, std::size_t col) const {
