@@ -34,8 +34,12 @@ enum class Outcome { kAck, kRetry, kReject };
 struct HandlerResult {
   Outcome outcome = Outcome::kAck;
   std::string error;  // why it failed; kept with the message for the next attempt and the dead-letter queue
+  // The handler recorded the message as processed itself (ProcessedLog::ClaimIn, with its effect): the runtime
+  // does not record it again.
+  bool recorded = false;
 
   static HandlerResult Ack() { return {}; }
+  static HandlerResult AckRecorded() { return {Outcome::kAck, {}, true}; }
   static HandlerResult Retry(std::string error) { return {Outcome::kRetry, std::move(error)}; }
   static HandlerResult Reject(std::string error) { return {Outcome::kReject, std::move(error)}; }
   // Unavailable, DeadlineExceeded, ResourceExhausted and Internal may pass: retry. Anything else (invalid

@@ -168,15 +168,15 @@ void ConsumerRuntime::Process(Subscription& subscription, Consumer& consumer, st
   count(&RuntimeTotals::handled, batch.size());
 
   std::vector<Decision> decisions;
-  std::vector<Delivery> done;
+  std::vector<Delivery> to_record;  // acked, and not recorded by the handler already
   for (std::size_t i = 0; i < batch.size(); ++i) {
     decisions.push_back(Decide(options_.retry, batch[i].attempt, results[i], random));
-    if (decisions.back().settlement == Settlement::kAck) done.push_back(batch[i]);
+    if (decisions.back().settlement == Settlement::kAck && !results[i].recorded) to_record.push_back(batch[i]);
   }
   // Recorded before the acks: a crash between the two redelivers messages that are then skipped.
-  if (processed_ != nullptr && !done.empty()) {
-    if (auto recorded = processed_->RecordAll(name, ids_of(done)); !recorded)
-      spdlog::warn("queue {}: cannot record {} messages as processed: {}", name, done.size(),
+  if (processed_ != nullptr && !to_record.empty()) {
+    if (auto recorded = processed_->RecordAll(name, ids_of(to_record)); !recorded)
+      spdlog::warn("queue {}: cannot record {} messages as processed: {}", name, to_record.size(),
                    recorded.error().internal_message);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {

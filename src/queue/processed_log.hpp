@@ -2,7 +2,8 @@
 // Processed-message records (processed_messages in the relational database, messaging_schema.hpp): what makes
 // at-least-once delivery safe. The consumer runtime skips a message already recorded for its consumer and
 // records it after a successful handling; a handler whose effect lives in the same database records it inside
-// the effect's own transaction with ClaimIn, so the effect and the record commit together.
+// the effect's own transaction with ClaimIn, so the effect and the record commit together, and answers
+// HandlerResult::AckRecorded so that the runtime does not write the record again.
 //
 // Records are pruned once older than a retention (queue.processed_retention_h; the consumer runtime does it):
 // a record only matters while a duplicate of its message can still arrive (a redelivery after the visibility

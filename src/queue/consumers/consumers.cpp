@@ -41,7 +41,7 @@ HandlerResult ExactlyOnce(store::sql::Database& db, const QueueSpec& spec, const
     return true;
   });
   if (!done) return HandlerResult::FromError(done.error());
-  return HandlerResult::Ack();
+  return HandlerResult::AckRecorded();  // recorded now, or by an earlier delivery
 }
 
 class WelcomeNotifier final : public Consumer {
@@ -173,8 +173,8 @@ class ImpressionCounter final : public Consumer {
       }
       return true;
     });
-    if (!written)
-      for (const Served& s : valid) results[s.index] = HandlerResult::FromError(written.error());
+    for (const Served& s : valid)
+      results[s.index] = written ? HandlerResult::AckRecorded() : HandlerResult::FromError(written.error());
     return results;
   }
 

@@ -43,20 +43,20 @@ void AppendValues(const domain::Event& e, std::vector<Value>& values) {
 }
 
 // Rows of kEventColumns, in order, as events.
-std::vector<domain::Event> EventsFromRows(const Rows& rows) {
+std::vector<domain::Event> EventsFromRows(Rows& rows) {
   std::vector<domain::Event> out;
   out.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     domain::Event e;
-    e.event_id = rows.Text(r, 0);
-    e.user_id = rows.Text(r, 1);
-    e.type = rows.Text(r, 2);
-    if (!rows.IsNull(r, 3)) e.product_id = rows.Text(r, 3);
-    if (!rows.IsNull(r, 4)) e.category = rows.Text(r, 4);
+    e.event_id = rows.TakeText(r, 0);
+    e.user_id = rows.TakeText(r, 1);
+    e.type = rows.TakeText(r, 2);
+    if (!rows.IsNull(r, 3)) e.product_id = rows.TakeText(r, 3);
+    if (!rows.IsNull(r, 4)) e.category = rows.TakeText(r, 4);
     if (!rows.IsNull(r, 5)) e.price = rows.Double(r, 5);
     e.quantity = rows.Int(r, 6);
     e.ts_micros = rows.Int(r, 7);
-    e.properties = rows.Text(r, 8);
+    e.properties = rows.TakeText(r, 8);
     out.push_back(std::move(e));
   }
   return out;

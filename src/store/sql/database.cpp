@@ -3,8 +3,8 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
-#include <fmt/args.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +16,15 @@ std::string Rows::Text(std::size_t row, std::size_t col) const {
   if (const auto* i = std::get_if<std::int64_t>(&cell)) return fmt::format_int(*i).str();
   if (const auto* d = std::get_if<double>(&cell)) return fmt::format("{}", *d);  // the shortest exact form
   return {};
+}
+
+std::string Rows::TakeText(std::size_t row, std::size_t col) {
+  if (auto* s = std::get_if<std::string>(&cells_[row * columns_ + col])) {
+    std::string out = std::move(*s);
+    s->clear();
+    return out;
+  }
+  return Text(row, col);
 }
 
 std::int64_t Rows::Int(std::size_t row, std::size_t col) const {
@@ -116,18 +125,46 @@ std::string PlaceholderList(std::size_t first, std::size_t count) {
   return out;
 }
 
+namespace {
+
+// `row_format` cut at its placeholders: literal text, then the column of the placeholder that follows it (the
+// last piece has none). Parsed once per call, so that each row of a statement is appended without formatting.
+struct RowPiece {
+  std::string_view text;
+  std::optional<std::size_t> column;
+};
+
+std::vector<RowPiece> ParseRowFormat(std::string_view row_format) {
+  std::vector<RowPiece> pieces;
+  std::size_t start = 0;
+  for (std::size_t open = row_format.find('{'); open != std::string_view::npos;
+       open = row_format.find('{', start)) {
+    const std::size_t close = row_format.find('}', open);
+    std::size_t column = 0;
+    std::from_chars(row_format.data() + open + 1, row_format.data() + close, column);
+    pieces.push_back({row_format.substr(start, open - start), column});
+    start = close + 1;
+  }
+  pieces.push_back({row_format.substr(start), std::nullopt});
+  return pieces;
+}
+
+}  // namespace
+
 Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
                         std::string_view tail, std::size_t rows,
                         const std::function<void(std::size_t row, std::vector<Value>& params)>& values) {
+  const std::vector<RowPiece> pieces = ParseRowFormat(row_format);
   std::size_t done = 0;
   for (std::size_t chunk = 256; chunk > 0; chunk /= 2) {
     if (rows - done < chunk) continue;
     std::string sql(head);
     for (std::size_t i = 0; i < chunk; ++i) {
-      fmt::dynamic_format_arg_store<fmt::format_context> placeholders;
-      for (std::size_t c = 0; c < columns; ++c) placeholders.push_back(fmt::format("${}", i * columns + c + 1));
       if (i > 0) sql += ", ";
-      sql += fmt::vformat(row_format, placeholders);
+      for (const RowPiece& piece : pieces) {
+        sql += piece.text;
+        if (piece.column) fmt::format_to(std::back_inserter(sql), "${}", i * columns + *piece.column + 1);
+      }
     }
     sql += tail;
     while (rows - done >= chunk) {

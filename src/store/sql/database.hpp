@@ -37,6 +37,8 @@ class Rows {
     return std::holds_alternative<std::nullptr_t>(Cell(row, col));
   }
   std::string Text(std::size_t row, std::size_t col) const;
+  // Text, moved out of a text cell (which is left empty): for readers that build objects from each row once.
+  std::string TakeText(std::size_t row, std::size_t col);
   std::int64_t Int(std::size_t row, std::size_t col) const;
   double Double(std::size_t row, std::size_t col) const;
 

@@ -245,6 +245,34 @@ TEST_P(QueueConformanceTest, DeliveriesAtHandAreHandledTogetherAndSettledOneByOn
   }
 }
 
+// A handler that records its messages with its own effect (ProcessedLog::ClaimIn) says so, and the runtime does
+// not write the record a second time. This one says so of the even messages without recording them, which shows
+// whose records the runtime wrote.
+TEST_P(QueueConformanceTest, MessagesTheHandlerRecordedAreNotRecordedAgain) {
+  const std::string name = Queue("self-recorded");
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Message(Type("self-recorded"), i));
+  std::set<std::string> self_recorded;
+  for (std::size_t i = 0; i < batch.size(); i += 2) self_recorded.insert(batch[i].id);
+  auto consumer = std::make_shared<BatchConsumer>(
+      name, std::vector<std::string>{Type("self-recorded")}, [&self_recorded](const Delivery& d, int) {
+        return self_recorded.count(d.id) ? HandlerResult::AckRecorded() : HandlerResult::Ack();
+      });
+  ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
+  ASSERT_TRUE(queue_->Publish(batch));
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), FastRetries(3));
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == batch.size(); }));
+  runtime.Stop();
+
+  for (const auto& m : batch) {
+    auto recorded = processed_->Contains(name, m.id);
+    ASSERT_TRUE(recorded);
+    EXPECT_EQ(*recorded, self_recorded.count(m.id) == 0) << m.id;
+  }
+}
+
 TEST_P(QueueConformanceTest, ExhaustedRetriesDeadLetterWithTheErrorAndReplayIsProcessed) {
   std::atomic<bool> healthy{false};
   auto consumer = std::make_shared<ScriptedConsumer>(

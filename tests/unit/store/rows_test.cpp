@@ -49,5 +49,16 @@ TEST(RowsTest, CellsAreReadByRowAndColumn) {
   EXPECT_TRUE(Rows(3).empty());
 }
 
+TEST(RowsTest, TakeTextMovesTextOutAndWritesNumbers) {
+  Rows rows(2);
+  const std::string long_text(100, 'x');  // past the small-string buffer: a move hands over the heap block
+  rows.AddCell(long_text);
+  rows.AddCell(std::int64_t{7});
+  EXPECT_EQ(rows.TakeText(0, 0), long_text);
+  EXPECT_EQ(rows.Text(0, 0), "") << "the cell is left empty";
+  EXPECT_EQ(rows.TakeText(0, 1), "7");
+  EXPECT_EQ(rows.Int(0, 1), 7) << "a number cell is not consumed";
+}
+
 }  // namespace
 }  // namespace cohort::store::sql

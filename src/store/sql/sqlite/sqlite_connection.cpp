@@ -186,8 +186,9 @@ class SqliteConnection final : public Connection {
     } else if (const auto* d = std::get_if<double>(&value)) {
       rc = sqlite3_bind_double(stmt, index, *d);
     } else {
+      // Not copied: the values outlive the statement's run, and the bindings are cleared when it ends.
       const auto& s = std::get<std::string>(value);
-      rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
     }
     if (rc != SQLITE_OK) return MakeError(rc, "bind");
     return {};
