@@ -6,14 +6,16 @@ SHELL := /bin/bash
 PORT ?= 8080
 BIN := build/release/cohort
 
-.PHONY: help build run test tsan bench-http clean
+.PHONY: help build run test tsan bench-http bench-events clean
 
 help:
 	@echo "make build        install dependencies, build the optimised binary (build/release/cohort)"
 	@echo "make run          build, fill ./data with demo data (once), train the models, serve on port $(PORT) (PORT=...)"
-	@echo "make test         build with ASan+UBSan and -Werror, start PostgreSQL for the tests, run every test"
+	@echo "make test         build with ASan+UBSan and -Werror, start the test services (PostgreSQL, Redis, RabbitMQ,"
+	@echo "                 the MongoDB test peer), run every test, stop them"
 	@echo "make tsan         build with ThreadSanitizer and run the unit tests"
 	@echo "make bench-http   HTTP load test of Cohort against nginx serving a fixed answer (bench/http/README.md)"
+	@echo "make bench-events event ingestion against the backends' own load rate (bench/events/README.md)"
 	@echo "make clean        remove build/ (data/ is kept)"
 	@echo "make help         this list"
 
