@@ -6,7 +6,8 @@
 # Environment (defaults): BENCH_USERS (100000), BENCH_PRODUCTS (1000), BENCH_DURATION (10s), BENCH_WARMUP (2s),
 #   BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_COHORT_BIN (build/release/cohort, built when not given),
 #   BENCH_L1_BYTES (2147483648), BENCH_DRAIN_LIMIT (1800 s), BENCH_DATA (none: a temporary directory),
-#   BENCH_ASKED_USERS (BENCH_USERS: the load asks for ids u000001..u<this>).
+#   BENCH_ASKED_USERS (BENCH_USERS: the load asks for ids u000001..u<this>), BENCH_ROUNDS (3: the rows measured
+#   in turn this many times; each row reports its median round).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,6 +21,7 @@ DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+ROUNDS=${BENCH_ROUNDS:-3}
 # The in-process tier must hold every answer of both routes (about 2 KB and 0.4 KB per user), or a "warm" cache
 # still computes the answers it evicted; the default 64 MiB holds about a third of the recommendations of 100k users.
 L1_BYTES=${BENCH_L1_BYTES:-2147483648}
@@ -346,16 +348,23 @@ main() {
   local cached_rss
   cached_rss="$(rss_mib "$COHORT_PID" VmRSS) MiB"
 
+  # The rows are measured in turn, round after round, and each row reports its median round: this machine's
+  # speed drifts by tens of percent over minutes, and a reference measured next to its rows drifts with them.
   declare -A result
-  result[a]=$(measure nginx-recs "http://127.0.0.1:$NGINX_PORT" "$RECS")
-  drain_messages "before (b)"
-  result[b]=$(measure cohort-recs "http://127.0.0.1:$COHORT_PORT" "$RECS" cached)
-  drain_messages "before (c)"
-  result[c]=$(measure cohort-recs-nocache "http://127.0.0.1:$UNCACHED_PORT" "$RECS")
-  result[ua]=$(measure nginx-user "http://127.0.0.1:$NGINX_PORT" "")
-  drain_messages "before the user rows"
-  result[ub]=$(measure cohort-user "http://127.0.0.1:$COHORT_PORT" "" cached)
-  result[uc]=$(measure cohort-user-nocache "http://127.0.0.1:$UNCACHED_PORT" "")
+  local round
+  for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round of $ROUNDS"
+    result[a.$round]=$(measure nginx-recs-$round "http://127.0.0.1:$NGINX_PORT" "$RECS")
+    drain_messages "before (b)"
+    result[b.$round]=$(measure cohort-recs-$round "http://127.0.0.1:$COHORT_PORT" "$RECS" cached)
+    drain_messages "before (c)"
+    result[c.$round]=$(measure cohort-recs-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "$RECS")
+    result[ua.$round]=$(measure nginx-user-$round "http://127.0.0.1:$NGINX_PORT" "")
+    drain_messages "before the user rows"
+    result[ub.$round]=$(measure cohort-user-$round "http://127.0.0.1:$COHORT_PORT" "" cached)
+    result[uc.$round]=$(measure cohort-user-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "")
+    drain_messages "after round $round"
+  done
 
   echo
   echo "Cohort HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, nginx and both servers"
@@ -367,8 +376,10 @@ main() {
   echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
     "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
   echo
-  printf "%-40s %10s %9s %9s %6s %7s %7s %6s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" load
-  local key label reference rps p50 p99 errors load hits ref_rps
+  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" \
+    range load
+  local key label reference line ratios errors median_ratio rps p50 p99 load hits self range
+  declare -A median
   for key in a b c ua ub uc; do
     case $key in
       a) label="(a) nginx, static answer ($RECS_BYTES B)" reference=a ;;
@@ -378,17 +389,33 @@ main() {
       ub) label="    GET /api/users/{id}, warm cache" reference=ua ;;
       *) label="    GET /api/users/{id}, cache off" reference=ua ;;
     esac
-    read -r rps p50 p99 errors load hits <<<"${result[$key]}"
-    ref_rps=${result[$reference]%% *}
-    printf "%-40s %10s %9s %9s %6s %7s %7s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
-      "$(awk -v r="$rps" -v n="$ref_rps" 'BEGIN { printf "%.3f", (n > 0 ? r / n : 0) }')" "$load"
+    # Each round's ratio to the reference measured just before it; the row shows its median-ratio round (the
+    # reference rows, whose ratio is always 1, their median by requests/s).
+    ratios=""
+    self=0
+    if [[ $key == "$reference" ]]; then self=1; fi
+    for ((round = 1; round <= ROUNDS; round++)); do
+      ratios+="$(awk -v r="${result[$key.$round]%% *}" -v n="${result[$reference.$round]%% *}" -v self="$self" \
+        'BEGIN { printf "%.3f", (self ? r : n > 0 ? r / n : 0) }') $round"$'\n'
+    done
+    read -r median_ratio round < <(sort -n <<<"${ratios%$'\n'}" | sed -n "$(((ROUNDS + 1) / 2))p")
+    if ((self)); then median_ratio=1.000; fi
+    median[$key]=$median_ratio
+    line=${result[$key.$round]}
+    errors=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${result[$key.$r]}"; done | awk '{ s += $4 } END { print s }')
+    read -r rps p50 p99 _ load hits <<<"$line"
+    range=$(sort -n <<<"${ratios%$'\n'}" |
+      awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }')
+    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
+      "$median_ratio" "$range" "$load"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done
   echo
-  awk -v a="${result[a]%% *}" -v b="${result[b]%% *}" -v c="${result[c]%% *}" 'BEGIN {
-    if (a <= 0) exit
+  echo "each row: its median of $ROUNDS rounds by the ratio to the reference measured just before it; range: the" \
+    "rounds' ratios (of the reference rows: their requests/s); errors: all rounds"
+  awk -v b="${median[b]}" -v c="${median[c]}" 'BEGIN {
     printf "targets: (b)/(a) = %.3f (>= 0.8: %s), (c)/(a) = %.3f (>= 0.25: %s)\n",
-      b / a, (b / a >= 0.8 ? "met" : "missed"), c / a, (c / a >= 0.25 ? "met" : "missed")
+      b, (b >= 0.8 ? "met" : "missed"), c, (c >= 0.25 ? "met" : "missed")
   }'
   echo "memory: cached server RSS $cached_rss after warming, $(rss_mib "$COHORT_PID" VmRSS) MiB at the end" \
     "(peak $(rss_mib "$COHORT_PID" VmHWM) MiB, L1 bound $((L1_BYTES / 1048576)) MiB); uncached server" \

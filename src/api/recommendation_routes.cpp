@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "api/metrics.hpp"
 #include "api/request_params.hpp"
 #include "api/route_handler.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "domain/validation.hpp"
 
@@ -42,7 +44,8 @@ Result<std::vector<std::string>> IdList(const HttpRequest& request, std::string_
   std::vector<std::string> out;
   for (std::string_view value : request.QueryAll(name)) {
     if (!domain::IsValidId(value))
-      return Error::InvalidArgument(fmt::format("query parameter '{}' must be 1-64 characters of [A-Za-z0-9_.:-]", name));
+      return Error::InvalidArgument(
+          fmt::format("query parameter '{}' must be 1-64 characters of [A-Za-z0-9_.:-]", name));
     out.emplace_back(value);
   }
   return out;
@@ -105,6 +108,73 @@ CachedAnswer SplitCached(std::string_view value) {
     start = space + 1;
   }
   return out;
+}
+
+// The parts of an answer.
+struct Answer {
+  const domain::User& user;
+  const analytics::Insight& insight;
+  const std::vector<analytics::Recommendation>& recommendations;
+  const std::unordered_map<std::string_view, const domain::Product*>& products;  // by id; a missing one: null
+  const analytics::Model* model;
+  Clock::time_point generated_at;
+  bool degraded;
+};
+
+// The answer's JSON, in the order of the API's description, written directly (common/json_text.hpp): a JSON
+// document built first and then written out cost more than reading the products.
+void AppendAnswer(std::string& out, const Answer& a) {
+  const auto string_or_null = [&out](const std::string* text) {
+    if (text) {
+      AppendJsonString(out, *text);
+    } else {
+      out += "null";
+    }
+  };
+  out += R"({"user":{"id":)";
+  AppendJsonString(out, a.user.id);
+  out += R"(,"name":)";
+  AppendJsonString(out, a.user.name);
+  out += R"(,"city":)";
+  AppendJsonString(out, a.user.address.city);
+  out += R"(,"country":)";
+  AppendJsonString(out, a.user.address.country_code);
+  out += R"(},"segment":)";
+  AppendJsonString(out, analytics::SegmentName(a.insight.segment));
+  out += R"(,"offer":)";
+  AppendJsonString(out, analytics::SegmentOffer(a.insight.segment));
+  out += R"(,"churn_risk":)";
+  AppendJsonNumber(out, a.insight.churn_risk);
+  out += R"(,"p_alive":)";
+  AppendJsonNumber(out, a.insight.p_alive.value_or(std::numeric_limits<double>::quiet_NaN()));
+  out += R"(,"ltv":{"value":)";
+  AppendJsonNumber(out, a.insight.ltv().value);
+  out += R"(,"method":)";
+  AppendJsonString(out, a.insight.ltv().method);
+  out += R"(},"recommendations":[)";
+  for (std::size_t i = 0; i < a.recommendations.size(); ++i) {
+    const analytics::Recommendation& r = a.recommendations[i];
+    const auto found = a.products.find(r.product_id);
+    const domain::Product* p = found == a.products.end() ? nullptr : found->second;
+    out += i == 0 ? R"({"product_id":)" : R"(,{"product_id":)";
+    AppendJsonString(out, r.product_id);
+    out += R"(,"name":)";
+    string_or_null(p ? &p->name : nullptr);
+    out += R"(,"category":)";
+    AppendJsonString(out, p ? p->category : r.category);
+    out += R"(,"price":)";
+    AppendJsonNumber(out, p ? p->price : std::numeric_limits<double>::quiet_NaN());
+    out += R"(,"score":)";
+    AppendJsonNumber(out, r.score);
+    out += R"(,"reason":)";
+    AppendJsonString(out, r.reason);
+    out += '}';
+  }
+  out += R"(],"model_version":)";
+  string_or_null(a.model ? &a.model->version : nullptr);
+  out += R"(,"generated_at":)";
+  AppendJsonString(out, FormatRfc3339(a.generated_at));
+  out += a.degraded ? R"(,"degraded":true})" : R"(,"degraded":false})";
 }
 
 // The explain steps; records nothing unless asked to (a cached answer is a few microseconds of work).
@@ -263,34 +333,10 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           COHORT_ASSIGN_OR_RETURN(auto products, relational.GetProducts(ids));
           std::unordered_map<std::string_view, const domain::Product*> by_id;
           for (const auto& p : products) by_id.emplace(p.id, &p);
-          Json items = Json::array();
-          std::string head(analytics::SegmentName(insight.segment));
-          for (const auto& r : recs) {
-            const auto it = by_id.find(r.product_id);
-            const domain::Product* p = it == by_id.end() ? nullptr : it->second;
-            items.push_back({{"product_id", r.product_id},
-                             {"name", p ? Json(p->name) : Json(nullptr)},
-                             {"category", p ? p->category : r.category},
-                             {"price", p ? Json(p->price) : Json(nullptr)},
-                             {"score", r.score},
-                             {"reason", r.reason}});
-            head += ' ' + r.product_id;
-          }
-          const Json body = {{"user",
-                              {{"id", user.id},
-                               {"name", user.name},
-                               {"city", user.address.city},
-                               {"country", user.address.country_code}}},
-                             {"segment", analytics::SegmentName(insight.segment)},
-                             {"offer", analytics::SegmentOffer(insight.segment)},
-                             {"churn_risk", insight.churn_risk},
-                             {"p_alive", insight.p_alive ? Json(*insight.p_alive) : Json(nullptr)},
-                             {"ltv", {{"value", insight.ltv().value}, {"method", insight.ltv().method}}},
-                             {"recommendations", std::move(items)},
-                             {"model_version", current ? Json(current->version) : Json(nullptr)},
-                             {"generated_at", FormatRfc3339(now)},
-                             {"degraded", degraded}};
-          std::string value = head + '\n' + body.dump();
+          std::string value(analytics::SegmentName(insight.segment));
+          for (const auto& r : recs) (value += ' ') += r.product_id;
+          value += '\n';
+          AppendAnswer(value, {user, insight, recs, by_id, current.get(), now, degraded});
           if (degraded) {
             degraded_answer = std::move(value);
             return Error{ErrorCode::kDeadlineExceeded, "events deadline", "events deadline"};

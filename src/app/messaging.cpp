@@ -14,9 +14,10 @@ namespace {
 // The newest events of a user that their stored counters and features are computed from: every event of
 // nearly every customer, bounded so that one refresh of a bot-like history stays a bounded read.
 constexpr std::size_t kFeatureHistoryLimit = 100'000;
-// How far behind the API's threads serve's consumer threads are scheduled (nice 10: about a tenth of the CPU
-// share of a thread at nice 0 when both want it).
-constexpr int kServeConsumerNice = 10;
+// How far behind the API's threads serve's consumer threads are scheduled: nice 19, the lowest, about 1.5 % of
+// the CPU share of a thread at nice 0 when both want it. At nice 10 (about a tenth) the consumers of a saturated
+// server still took 10-15 % of the CPU from the answers while falling behind anyway; their messages wait on disk.
+constexpr int kServeConsumerNice = 19;
 
 }  // namespace
 

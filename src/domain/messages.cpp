@@ -2,8 +2,9 @@
 
 #include <unordered_map>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "common/json_text.hpp"
 
 namespace cohort::domain {
 
@@ -43,26 +44,6 @@ std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
   return out;
 }
 
-namespace {
-
-// `text` as a JSON string. By hand rather than through a JSON document: one recommendation.served goes out per
-// answer, and building a document for it cost more than the rest of a cached answer.
-void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
 
 MessageDraft RecommendationServedMessage(std::string_view user_id, std::string_view segment,
                                          std::span<const std::string> product_ids) {

@@ -1,5 +1,7 @@
 #include "queue/processed_log.hpp"
 
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include "queue/dead_letter_table.hpp"
@@ -39,15 +41,9 @@ Result<void> ProcessedLog::Record(std::string_view consumer, std::string_view me
 
 Result<void> ProcessedLog::RecordAll(std::string_view consumer, std::span<const std::string_view> message_ids) {
   if (message_ids.empty()) return {};
-  const std::int64_t now_ms = ToMillis(Clock::now());
   COHORT_ASSIGN_OR_RETURN(store::sql::Lease lease, db_.Acquire());
-  return store::sql::InsertRows(*lease, "INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ",
-                                "({0}, {1}, {2})", 3, " ON CONFLICT (consumer, message_id) DO NOTHING",
-                                message_ids.size(), [&](std::size_t i, std::vector<Value>& params) {
-                                  params.emplace_back(std::string(consumer));
-                                  params.emplace_back(std::string(message_ids[i]));
-                                  params.emplace_back(now_ms);
-                                });
+  COHORT_TRY(ClaimAllIn(*lease, consumer, message_ids));
+  return {};
 }
 
 Result<std::size_t> ProcessedLog::Prune(Clock::time_point before, std::size_t limit) {
@@ -65,13 +61,29 @@ Result<std::size_t> ProcessedLog::Prune(Clock::time_point before, std::size_t li
 
 Result<bool> ProcessedLog::ClaimIn(store::sql::Connection& conn, std::string_view consumer,
                                    std::string_view message_id) {
-  COHORT_ASSIGN_OR_RETURN(
-      store::sql::Rows rows,
-      conn.Execute(
-          "INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ($1, $2, $3) "
-          "ON CONFLICT (consumer, message_id) DO NOTHING RETURNING message_id",
-          std::vector<Value>{std::string(consumer), std::string(message_id), ToMillis(Clock::now())}));
-  return !rows.empty();
+  COHORT_ASSIGN_OR_RETURN(std::vector<bool> claimed, ClaimAllIn(conn, consumer, std::span(&message_id, 1)));
+  return static_cast<bool>(claimed.front());
+}
+
+Result<std::vector<bool>> ProcessedLog::ClaimAllIn(store::sql::Connection& conn, std::string_view consumer,
+                                                   std::span<const std::string_view> message_ids) {
+  std::vector<bool> claimed(message_ids.size(), false);
+  std::unordered_map<std::string_view, std::size_t> first;  // the index of each id's first occurrence
+  for (std::size_t i = 0; i < message_ids.size(); ++i) first.try_emplace(message_ids[i], i);
+  const std::int64_t now_ms = ToMillis(Clock::now());
+  COHORT_TRY(store::sql::InsertRows(
+      conn, "INSERT INTO processed_messages (consumer, message_id, processed_at_ms) VALUES ", "({0}, {1}, {2})", 3,
+      " ON CONFLICT (consumer, message_id) DO NOTHING RETURNING message_id", message_ids.size(),
+      [&](std::size_t i, std::vector<Value>& params) {
+        params.emplace_back(std::string(consumer));
+        params.emplace_back(std::string(message_ids[i]));
+        params.emplace_back(now_ms);
+      },
+      [&](const store::sql::Rows& rows) {
+        for (std::size_t r = 0; r < rows.size(); ++r)
+          if (const auto it = first.find(rows.Text(r, 0)); it != first.end()) claimed[it->second] = true;
+      }));
+  return claimed;
 }
 
 }  // namespace cohort::queue

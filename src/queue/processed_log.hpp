@@ -36,6 +36,10 @@ class ProcessedLog {
   // then leaves its effect out.
   static Result<bool> ClaimIn(store::sql::Connection& conn, std::string_view consumer,
                               std::string_view message_id);
+  // ClaimIn for a batch, in few statements: [i] is whether message_ids[i] was claimed now (false for one recorded
+  // already, and for a repeat of an id earlier in the batch).
+  static Result<std::vector<bool>> ClaimAllIn(store::sql::Connection& conn, std::string_view consumer,
+                                              std::span<const std::string_view> message_ids);
 
   // Deletes up to `limit` of the records processed before `before`, oldest first, in one statement (so that a
   // large backlog never holds the write lock for long); returns how many it deleted.

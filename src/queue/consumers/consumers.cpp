@@ -136,8 +136,8 @@ class ImpressionCounter final : public Consumer {
 
   HandlerResult Handle(const Delivery& d) override { return HandleBatch(std::span(&d, 1)).front(); }
 
-  // One transaction for the batch: each message claimed as processed, the counts of those claimed summed per
-  // product and segment, one upsert per counter.
+  // One transaction for the batch: the messages claimed as processed in one statement, the counts of those
+  // claimed summed per product and segment, one upsert per counter.
   std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch) override {
     std::vector<HandlerResult> results(batch.size());
     struct Served {
@@ -156,10 +156,13 @@ class ImpressionCounter final : public Consumer {
     }
     if (valid.empty()) return results;
     auto written = db_.InTransaction<bool>([&](Connection& conn) -> Result<bool> {
+      std::vector<std::string_view> ids;
+      for (const Served& s : valid) ids.emplace_back(batch[s.index].id);
+      COHORT_ASSIGN_OR_RETURN(const std::vector<bool> claimed, ProcessedLog::ClaimAllIn(conn, spec_.name, ids));
       std::map<std::pair<std::string_view, std::string_view>, std::int64_t> counts;
-      for (const Served& s : valid) {
-        COHORT_ASSIGN_OR_RETURN(bool claimed, ProcessedLog::ClaimIn(conn, spec_.name, batch[s.index].id));
-        if (!claimed) continue;
+      for (std::size_t v = 0; v < valid.size(); ++v) {
+        if (!claimed[v]) continue;
+        const Served& s = valid[v];
         for (const std::string& product : s.products) ++counts[{"product", product}];
         if (!s.segment.empty() && !s.products.empty())
           counts[{"segment", s.segment}] += static_cast<std::int64_t>(s.products.size());

@@ -153,7 +153,8 @@ std::vector<RowPiece> ParseRowFormat(std::string_view row_format) {
 
 Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
                         std::string_view tail, std::size_t rows,
-                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values) {
+                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values,
+                        const std::function<void(const Rows& returned)>& returned) {
   const std::vector<RowPiece> pieces = ParseRowFormat(row_format);
   std::size_t done = 0;
   for (std::size_t chunk = 256; chunk > 0; chunk /= 2) {
@@ -171,7 +172,8 @@ Result<void> InsertRows(Connection& conn, std::string_view head, std::string_vie
       std::vector<Value> params;
       params.reserve(chunk * columns);
       for (std::size_t i = 0; i < chunk; ++i) values(done + i, params);
-      COHORT_TRY(conn.Execute(sql, params));
+      COHORT_ASSIGN_OR_RETURN(const Rows rows_back, conn.Execute(sql, params));
+      if (returned) returned(rows_back);
       done += chunk;
     }
   }

@@ -159,10 +159,11 @@ std::string PlaceholderList(std::size_t first, std::size_t count);
 // statements, and at most nine statement shapes to prepare per connection. The statement is `head` (e.g.
 // "INSERT INTO t (a, b) VALUES "), the rows, then `tail` (e.g. " ON CONFLICT DO NOTHING"); `row_format` writes
 // one row from its placeholders, given as {0}, {1}, ... (e.g. "({0}, json({1}))"), and `values(i, params)`
-// appends row i's values in that order.
+// appends row i's values in that order. A `tail` with RETURNING hands each statement's rows to `returned`.
 Result<void> InsertRows(Connection& conn, std::string_view head, std::string_view row_format, std::size_t columns,
                         std::string_view tail, std::size_t rows,
-                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values);
+                        const std::function<void(std::size_t row, std::vector<Value>& params)>& values,
+                        const std::function<void(const Rows& returned)>& returned = {});
 
 // The relational database of the configuration: PostgreSQL when `postgres_url` is set, else the SQLite file.
 Result<std::unique_ptr<Database>> OpenDatabase(const std::string& sqlite_path, const std::string& postgres_url,

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "integration/backend_fixture.hpp"
 #include "integration/queue/queue_backends.hpp"
@@ -103,6 +105,31 @@ TEST_P(ProcessedLogTest, PruneTakesAtMostTheLimitOldestFirst) {
   auto none = log_->Prune(kNow, 0);
   ASSERT_TRUE(none);
   EXPECT_EQ(*none, 0u);
+}
+
+// A batch claim answers per message: claimed now, recorded before (by any path), or a repeat within the batch;
+// more messages than one statement holds (InsertRows splits them) keep their answers in order.
+TEST_P(ProcessedLogTest, ClaimAllInAnswersForEachMessageInOrder) {
+  ASSERT_TRUE(log_);
+  ASSERT_TRUE(log_->Record("imp", "m3"));
+  RecordAt("other", "m4", kNow);  // another consumer's record does not count
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(fmt::format("m{}", i));
+  ids.push_back("m7");  // a repeat of an id earlier in the batch
+  const std::vector<std::string_view> views(ids.begin(), ids.end());
+  auto claimed = db_->InTransaction<std::vector<bool>>([&](store::sql::Connection& conn) {
+    return queue::ProcessedLog::ClaimAllIn(conn, "imp", views);
+  });
+  ASSERT_TRUE(claimed) << claimed.error().internal_message;
+  ASSERT_EQ(claimed->size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    EXPECT_EQ((*claimed)[i], i != 3 && i != 300) << ids[i] << " at " << i;
+  auto again = db_->InTransaction<std::vector<bool>>([&](store::sql::Connection& conn) {
+    return queue::ProcessedLog::ClaimAllIn(conn, "imp", std::span(views.data(), 2));
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, (std::vector<bool>{false, false}));
+  EXPECT_EQ(Ids().size(), 301u) << "299 claims, the earlier record of m3 and the other consumer's m4";
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, ProcessedLogTest, ::testing::Values("sqlite", "postgres"),
