@@ -378,7 +378,7 @@ main() {
   echo
   printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" \
     range load
-  local key label reference line ratios errors median_ratio rps p50 p99 load hits self range
+  local key label reference line ratios errors median_ratio rps p50 p99 load hits self range sorted
   declare -A median
   for key in a b c ua ub uc; do
     case $key in
@@ -398,14 +398,15 @@ main() {
       ratios+="$(awk -v r="${result[$key.$round]%% *}" -v n="${result[$reference.$round]%% *}" -v self="$self" \
         'BEGIN { printf "%.3f", (self ? r : n > 0 ? r / n : 0) }') $round"$'\n'
     done
-    read -r median_ratio round < <(sort -n <<<"${ratios%$'\n'}" | sed -n "$(((ROUNDS + 1) / 2))p")
+    sorted=$(sort -n <<<"${ratios%$'\n'}")
+    read -r median_ratio round < <(sed -n "$(((ROUNDS + 1) / 2))p" <<<"$sorted")
     if ((self)); then median_ratio=1.000; fi
     median[$key]=$median_ratio
     line=${result[$key.$round]}
     errors=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${result[$key.$r]}"; done | awk '{ s += $4 } END { print s }')
     read -r rps p50 p99 _ load hits <<<"$line"
-    range=$(sort -n <<<"${ratios%$'\n'}" |
-      awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }')
+    range=$(awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }' \
+      <<<"$sorted")
     printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
       "$median_ratio" "$range" "$load"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi

@@ -4,8 +4,8 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <limits>
 #include <future>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>

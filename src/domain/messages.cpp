@@ -44,7 +44,6 @@ std::vector<MessageDraft> EventIngestedMessages(std::span<const Event> stored) {
   return out;
 }
 
-
 MessageDraft RecommendationServedMessage(std::string_view user_id, std::string_view segment,
                                          std::span<const std::string> product_ids) {
   std::string payload = "{\"user_id\":";
