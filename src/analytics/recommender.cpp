@@ -182,7 +182,7 @@ double RecommenderModel::EventWeight(std::string_view type) const {
 }
 
 std::uint32_t RecommenderModel::ProductIndex(std::string_view product_id) const {
-  const auto it = product_index_.find(std::string(product_id));
+  const auto it = product_index_.find(product_id);
   return it == product_index_.end() ? static_cast<std::uint32_t>(product_ids_.size()) : it->second;
 }
 

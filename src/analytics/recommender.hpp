@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/string_map.hpp"
 #include "domain/event.hpp"
 
 namespace cohort::analytics {
@@ -127,7 +128,7 @@ class RecommenderModel {
 
   RecommenderOptions options_;
   std::vector<std::string> product_ids_;
-  std::unordered_map<std::string, std::uint32_t> product_index_;
+  StringMap<std::uint32_t> product_index_;
   std::vector<std::string> categories_;
   std::unordered_map<std::string, std::uint32_t> category_index_;
   std::vector<std::uint32_t> product_category_;  // kNoCategory when unknown

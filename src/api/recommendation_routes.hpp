@@ -4,7 +4,8 @@
 //      (which invalidates the user) or a new model (a new key) is seen by the next request, without a Redis scan;
 //   2. the user with address, city and country, in one statement (404 when unknown);
 //   3. the user's newest events, within `events_deadline`;
-//   4. the analytics engine: segment, offer, churn risk, P(alive), lifetime value, recommendations;
+//   4. the analytics engine: segment, offer, churn risk, P(alive), lifetime value, recommendations, with the
+//      recommended products' names and prices from the store's in-memory catalogue (RelationalStore::GetProducts);
 //   5. the answer cached for `ttl` in both tiers;
 //   6. `recommendation.served` handed to `publish`, which must not block (the outbox buffer).
 // When the event store does not answer within the deadline, or fails, the answer is the best one without events, marked

@@ -24,6 +24,7 @@ struct Config {
   int idle_timeout_ms = 60'000;
   std::string postgres_url;  // empty: the embedded SQLite store
   std::string mongo_url;     // set: events in MongoDB
+  int catalog_refresh_ms = 1'000;  // a product written by another process is seen within this
   std::size_t pipeline_max_rows = 10'000;
   int pipeline_timeout_ms = 5'000;
   std::string api_keys;      // "KEY:ROLE,KEY:ROLE"; empty: open, loopback only

@@ -20,7 +20,8 @@ Result<Stores> OpenStores(const Config& config, std::size_t connections) {
   }
   Stores stores;
   COHORT_ASSIGN_OR_RETURN(stores.relational,
-                          store::OpenRelationalStore(config.SqlitePath(), config.postgres_url, connections));
+                          store::OpenRelationalStore(config.SqlitePath(), config.postgres_url, connections,
+                                                     std::chrono::milliseconds(config.catalog_refresh_ms)));
   COHORT_ASSIGN_OR_RETURN(int relational_version, stores.relational->Migrate());
   if (config.mongo_url.empty()) {
     COHORT_ASSIGN_OR_RETURN(stores.events,

@@ -13,15 +13,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "common/string_map.hpp"
 
 namespace cohort::cache {
-
-// Hashes std::string and std::string_view alike, so maps keyed by std::string can be searched with a view.
-struct TransparentStringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-};
 
 template <typename T>
 class SingleFlight {
@@ -56,8 +51,7 @@ class SingleFlight {
   std::uint64_t waits() const { return waits_.load(); }
 
  private:
-  using FlightMap =
-      std::unordered_map<std::string, std::shared_future<T>, TransparentStringHash, std::equal_to<>>;
+  using FlightMap = StringMap<std::shared_future<T>>;
 
   // Removed before the result is published: a caller arriving after this starts a new computation rather than
   // taking a result that may predate what it has just written or invalidated.

@@ -2,6 +2,7 @@
 // The relational core (countries, cities, addresses, users, products) behind one interface. Every method
 // is one transaction or one statement; a failed write leaves nothing behind.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -39,7 +40,9 @@ class RelationalStore {
 
   virtual Result<void> UpsertProducts(std::span<const domain::Product> products) = 0;
   virtual Result<domain::Product> GetProduct(std::string_view id) = 0;
-  // The products among `ids` that exist, in no particular order; one statement per 512 ids.
+  // The products among `ids` that exist, each once, in no particular order. Served from the catalogue held in
+  // memory (every product): a write of products through this store is seen at once, one by another process
+  // within the store's catalog_refresh (OpenRelationalStore).
   virtual Result<std::vector<domain::Product>> GetProducts(std::span<const std::string> ids) = 0;
   virtual Result<domain::Page<domain::Product>> ListProducts(const domain::ProductQuery& query) = 0;
 
@@ -53,8 +56,11 @@ class RelationalStore {
 };
 
 // Opens SQLite at `sqlite_path`, or PostgreSQL when `postgres_url` is not empty. Does not migrate.
+// `catalog_refresh`: how often GetProducts looks whether another process changed the products (one statement).
 Result<std::unique_ptr<RelationalStore>> OpenRelationalStore(const std::string& sqlite_path,
                                                              const std::string& postgres_url,
-                                                             std::size_t max_connections);
+                                                             std::size_t max_connections,
+                                                             std::chrono::milliseconds catalog_refresh =
+                                                                 std::chrono::seconds(1));
 
 }  // namespace cohort::store

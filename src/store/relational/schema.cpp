@@ -42,6 +42,15 @@ CREATE TABLE products (
 );
 CREATE INDEX products_category ON products (category, id);
 )sql"},
+    // Moved by every write of products, in its transaction: a process holding the catalogue in memory
+    // (sql_relational_store.cpp) reads this one row to learn that another process changed it.
+    {2, "the product catalogue's version", R"sql(
+CREATE TABLE catalog_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO catalog_version (id, version) VALUES (1, 0);
+)sql"},
 };
 
 constexpr sql::Migration kPostgres[] = {
@@ -80,6 +89,13 @@ CREATE TABLE products (
   price DOUBLE PRECISION NOT NULL CHECK (price >= 0)
 );
 CREATE INDEX products_category ON products (category, id);
+)sql"},
+    {2, "the product catalogue's version", R"sql(
+CREATE TABLE catalog_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version BIGINT NOT NULL
+);
+INSERT INTO catalog_version (id, version) VALUES (1, 0);
 )sql"},
 };
 

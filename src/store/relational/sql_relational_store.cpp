@@ -1,10 +1,15 @@
 // RelationalStore over the SQL layer: one implementation for SQLite and PostgreSQL. The statements are
 // the same text for both; only the timestamp rendering differs (see TimestampOut).
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
+#include <mutex>
 
 #include <fmt/format.h>
 
+#include "common/string_map.hpp"
 #include "common/time.hpp"
 #include "domain/messages.hpp"
 #include "store/messaging/messaging_schema.hpp"
@@ -68,9 +73,18 @@ Error UserConflict(const Error& error, const User& user) {
   return {ErrorCode::kAlreadyExists, fmt::format("user '{}' already exists", user.id), error.internal_message};
 }
 
+// Every product, for GetProducts (the main request's product details): the catalogue is small and read on
+// every computed answer, where a statement for ten ids cost more than the rest of the relational reads.
+struct Catalog {
+  std::int64_t version = 0;      // of catalog_version when read
+  std::uint64_t generation = 0;  // of this store's own writes when read
+  StringMap<domain::Product> by_id;
+};
+
 class SqlRelationalStore final : public RelationalStore {
  public:
-  explicit SqlRelationalStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {
+  SqlRelationalStore(std::unique_ptr<sql::Database> db, std::chrono::milliseconds catalog_refresh)
+      : db_(std::move(db)), catalog_refresh_(catalog_refresh) {
     user_select_ = fmt::format(
         "SELECT u.id, u.name, u.email, u.birth_year, {}, a.street, a.postal_code, c.name, co.code, co.name "
         "FROM users u JOIN addresses a ON a.id = u.address_id JOIN cities c ON c.id = a.city_id "
@@ -181,10 +195,14 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<std::vector<domain::Product>> GetProducts(std::span<const std::string> ids) override {
+    COHORT_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CurrentCatalog());
     std::vector<domain::Product> found;
-    COHORT_TRY(SelectByIds("SELECT id, name, category, price FROM products WHERE id IN ({})", ids, [&](const Rows& rows) {
-      for (std::size_t r = 0; r < rows.size(); ++r) found.push_back(ProductFromRow(rows, r));
-    }));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto it = catalog->by_id.find(ids[i]);
+      if (it == catalog->by_id.end() || std::find(ids.begin(), ids.begin() + i, ids[i]) != ids.begin() + i)
+        continue;  // absent, or asked for earlier in the list
+      found.push_back(it->second);
+    }
     return found;
   }
 
@@ -210,15 +228,19 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<void> UpsertProducts(std::span<const domain::Product> products) override {
-    return db_->InTransaction<void>([&](Connection& conn) -> Result<void> {
+    auto upserted = db_->InTransaction<void>([&](Connection& conn) -> Result<void> {
       for (const auto& p : products) {
         COHORT_TRY(conn.Execute(
             "INSERT INTO products (id, name, category, price) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
             "SET name = excluded.name, category = excluded.category, price = excluded.price",
             Params{p.id, p.name, p.category, p.price}));
       }
+      COHORT_TRY(conn.Execute("UPDATE catalog_version SET version = version + 1 WHERE id = 1"));
       return {};
     });
+    // Counted whether or not it committed: a failed write only costs the next GetProducts a reload.
+    catalog_generation_.fetch_add(1, std::memory_order_release);
+    return upserted;
   }
 
   Result<domain::Product> GetProduct(std::string_view id) override {
@@ -347,18 +369,60 @@ class SqlRelationalStore final : public RelationalStore {
     return {rows.Text(r, 0), rows.Text(r, 1), rows.Text(r, 2), rows.Double(r, 3)};
   }
 
+  // The catalogue as of now: the one held, unless this store wrote products since it was read, or another
+  // process may have (catalog_version moved; looked at once per catalog_refresh_).
+  Result<std::shared_ptr<const Catalog>> CurrentCatalog() {
+    const std::uint64_t generation = catalog_generation_.load(std::memory_order_acquire);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(catalog_mutex_);
+    if (catalog_ && catalog_->generation == generation && now < catalog_checked_ + catalog_refresh_) return catalog_;
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    if (catalog_ && catalog_->generation == generation) {
+      COHORT_ASSIGN_OR_RETURN(Rows version, lease->Execute("SELECT version FROM catalog_version WHERE id = 1"));
+      if (!version.empty() && version.Int(0, 0) == catalog_->version) {
+        catalog_checked_ = now;
+        return catalog_;
+      }
+    }
+    // The version and the products in one statement, so that they are of one snapshot.
+    COHORT_ASSIGN_OR_RETURN(Rows rows, lease->Execute("SELECT v.version, p.id, p.name, p.category, p.price "
+                                                      "FROM catalog_version v LEFT JOIN products p ON true "
+                                                      "WHERE v.id = 1"));
+    if (rows.empty()) return Error::Internal("catalog_version has no row: the schema is not migrated");
+    auto catalog = std::make_shared<Catalog>();
+    catalog->version = rows.Int(0, 0);
+    catalog->generation = generation;
+    catalog->by_id.reserve(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (rows.IsNull(r, 1)) continue;  // no products
+      domain::Product p{rows.TakeText(r, 1), rows.TakeText(r, 2), rows.TakeText(r, 3), rows.Double(r, 4)};
+      std::string id = p.id;
+      catalog->by_id.emplace(std::move(id), std::move(p));
+    }
+    catalog_ = std::move(catalog);
+    catalog_checked_ = now;
+    return catalog_;
+  }
+
   std::unique_ptr<sql::Database> db_;
   std::string user_select_;
+  const std::chrono::milliseconds catalog_refresh_;
+  std::atomic<std::uint64_t> catalog_generation_{0};
+  std::mutex catalog_mutex_;
+  std::shared_ptr<const Catalog> catalog_;
+  std::chrono::steady_clock::time_point catalog_checked_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<RelationalStore>> OpenRelationalStore(const std::string& sqlite_path,
                                                              const std::string& postgres_url,
-                                                             std::size_t max_connections) {
+                                                             std::size_t max_connections,
+                                                             std::chrono::milliseconds catalog_refresh) {
   auto db = sql::OpenDatabase(sqlite_path, postgres_url, max_connections);
   if (!db) return std::move(db).error();
-  return std::unique_ptr<RelationalStore>(std::make_unique<SqlRelationalStore>(std::move(db).value()));
+  return std::unique_ptr<RelationalStore>(
+      std::make_unique<SqlRelationalStore>(std::move(db).value(), catalog_refresh));
 }
 
 }  // namespace cohort::store

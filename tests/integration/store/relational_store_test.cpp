@@ -3,6 +3,9 @@
 
 #include "store/relational/relational_store.hpp"
 
+#include <chrono>
+#include <map>
+
 #include <fmt/format.h>
 
 #include "integration/backend_fixture.hpp"
@@ -44,8 +47,8 @@ class RelationalStoreTest : public testing::BackendTest {
 TEST_P(RelationalStoreTest, MigrateIsIdempotent) {
   auto again = store_->Migrate();
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(*again, 1);
-  EXPECT_EQ(*store_->SchemaVersion(), 1);
+  EXPECT_EQ(*again, 2);
+  EXPECT_EQ(*store_->SchemaVersion(), 2);
 }
 
 TEST_P(RelationalStoreTest, CreateAndGetUserWithWholeAddress) {
@@ -208,6 +211,57 @@ TEST_P(RelationalStoreTest, ProductsUpsertAndFilter) {
   EXPECT_DOUBLE_EQ(kitchen->items[1].price, 30.25);
   EXPECT_EQ(store_->GetProduct("p9").error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_->IsEmpty().value());
+}
+
+// A product list, by id, for comparing GetProducts' answers (which come in no particular order).
+std::map<std::string, double> PricesOf(const Result<std::vector<domain::Product>>& products) {
+  std::map<std::string, double> out;
+  if (!products) {
+    ADD_FAILURE() << products.error().internal_message;
+    return out;
+  }
+  for (const auto& p : *products) {
+    EXPECT_TRUE(out.emplace(p.id, p.price).second) << p.id << " twice";
+  }
+  return out;
+}
+
+TEST_P(RelationalStoreTest, GetProductsSeesThisStoresWritesAtOnceAndNeedsNoStatementMeanwhile) {
+  ASSERT_TRUE(store_->UpsertProducts(std::vector<domain::Product>{{"p1", "Mug", "kitchen", 4.5}}).ok());
+  const std::vector<std::string> ids = {"p1", "p2", "p1", "p9"};
+  EXPECT_EQ(PricesOf(store_->GetProducts(ids)), (std::map<std::string, double>{{"p1", 4.5}}));
+  ASSERT_TRUE(store_->UpsertProducts(std::vector<domain::Product>{{"p1", "Mug", "kitchen", 5.75},
+                                                                  {"p2", "Novel", "books", 12}})
+                  .ok());
+  EXPECT_EQ(PricesOf(store_->GetProducts(ids)), (std::map<std::string, double>{{"p1", 5.75}, {"p2", 12}}));
+  auto p2 = store_->GetProducts(std::vector<std::string>{"p2"});
+  ASSERT_TRUE(p2.ok());
+  ASSERT_EQ(p2->size(), 1u);
+  EXPECT_EQ((*p2)[0].name, "Novel");
+  EXPECT_EQ((*p2)[0].category, "books");
+  // The default refresh (a second) has not passed: the catalogue held is the answer.
+  const auto before = store_->statement_count();
+  EXPECT_EQ(PricesOf(store_->GetProducts(ids)).size(), 2u);
+  EXPECT_EQ(store_->statement_count() - before, 0u);
+}
+
+TEST_P(RelationalStoreTest, GetProductsSeesAnotherStoresWritesAtItsNextLook) {
+  // `reader` looks at the catalogue's version on every call; `writer` is another process's store.
+  auto reader = OpenRelationalStore(sqlite_path(), postgres_url(), 2, std::chrono::milliseconds(0));
+  auto writer = OpenRelationalStore(sqlite_path(), postgres_url(), 2);
+  ASSERT_TRUE(reader.ok() && writer.ok());
+  ASSERT_TRUE((*writer)->UpsertProducts(std::vector<domain::Product>{{"p1", "Mug", "kitchen", 4.5}}).ok());
+  const std::vector<std::string> ids = {"p1", "p2"};
+  EXPECT_EQ(PricesOf((*reader)->GetProducts(ids)), (std::map<std::string, double>{{"p1", 4.5}}));
+  auto before = (*reader)->statement_count();
+  EXPECT_EQ(PricesOf((*reader)->GetProducts(ids)).size(), 1u);
+  EXPECT_EQ((*reader)->statement_count() - before, 1u) << "the version looked at, the catalogue kept";
+  ASSERT_TRUE((*writer)->UpsertProducts(std::vector<domain::Product>{{"p1", "Mug", "kitchen", 6},
+                                                                     {"p2", "Novel", "books", 12}})
+                  .ok());
+  before = (*reader)->statement_count();
+  EXPECT_EQ(PricesOf((*reader)->GetProducts(ids)), (std::map<std::string, double>{{"p1", 6}, {"p2", 12}}));
+  EXPECT_EQ((*reader)->statement_count() - before, 2u) << "the version looked at, the catalogue read again";
 }
 
 COHORT_INSTANTIATE_FOR_BACKENDS(RelationalStoreTest);

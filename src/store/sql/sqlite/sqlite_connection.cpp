@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/string_map.hpp"
 #include "store/sql/database.hpp"
 
 namespace cohort::store::sql {
@@ -213,13 +214,9 @@ class SqliteConnection final : public Connection {
     return Error::Internal(std::move(internal));
   }
 
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   sqlite3* db_;
   std::atomic<std::uint64_t>* counter_;
-  std::unordered_map<std::string, Statement, StringHash, std::equal_to<>> statements_;
+  StringMap<Statement> statements_;
 };
 
 // SQLite's memory statistics take one process-wide mutex around every allocation, which the threads reading at
