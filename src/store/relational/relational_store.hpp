@@ -56,11 +56,11 @@ class RelationalStore {
 };
 
 // Opens SQLite at `sqlite_path`, or PostgreSQL when `postgres_url` is not empty. Does not migrate.
-// `catalog_refresh`: how often GetProducts looks whether another process changed the products (one statement).
+// `catalog_refresh`: how often GetProducts looks whether another process changed the products (one statement;
+// store.catalog_refresh_ms in the configuration).
 Result<std::unique_ptr<RelationalStore>> OpenRelationalStore(const std::string& sqlite_path,
                                                              const std::string& postgres_url,
                                                              std::size_t max_connections,
-                                                             std::chrono::milliseconds catalog_refresh =
-                                                                 std::chrono::seconds(1));
+                                                             std::chrono::milliseconds catalog_refresh);
 
 }  // namespace cohort::store

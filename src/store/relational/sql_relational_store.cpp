@@ -74,7 +74,7 @@ Error UserConflict(const Error& error, const User& user) {
 }
 
 // Every product, for GetProducts (the main request's product details): the catalogue is small and read on
-// every computed answer, where a statement for ten ids cost more than the rest of the relational reads.
+// every computed answer, where a statement for ten ids cost more than reading the user.
 struct Catalog {
   std::int64_t version = 0;      // of catalog_version when read
   std::uint64_t generation = 0;  // of this store's own writes when read

@@ -26,12 +26,15 @@ User MakeUser(std::string id, std::string email, std::string city = "Kyiv", std:
   return u;
 }
 
+// How often the stores of these tests look for another process's product writes.
+constexpr std::chrono::seconds kCatalogRefresh{1};
+
 class RelationalStoreTest : public testing::BackendTest {
  protected:
   void SetUp() override {
     BackendTest::SetUp();
     if (HasFatalFailure()) return;
-    auto opened = OpenRelationalStore(sqlite_path(), postgres_url(), 4);
+    auto opened = OpenRelationalStore(sqlite_path(), postgres_url(), 4, kCatalogRefresh);
     ASSERT_TRUE(opened.ok()) << opened.error().internal_message;
     store_ = std::move(opened).value();
     auto migrated = store_->Migrate();
@@ -239,7 +242,7 @@ TEST_P(RelationalStoreTest, GetProductsSeesThisStoresWritesAtOnceAndNeedsNoState
   ASSERT_EQ(p2->size(), 1u);
   EXPECT_EQ((*p2)[0].name, "Novel");
   EXPECT_EQ((*p2)[0].category, "books");
-  // The default refresh (a second) has not passed: the catalogue held is the answer.
+  // kCatalogRefresh has not passed: the catalogue held is the answer.
   const auto before = store_->statement_count();
   EXPECT_EQ(PricesOf(store_->GetProducts(ids)).size(), 2u);
   EXPECT_EQ(store_->statement_count() - before, 0u);
@@ -248,7 +251,7 @@ TEST_P(RelationalStoreTest, GetProductsSeesThisStoresWritesAtOnceAndNeedsNoState
 TEST_P(RelationalStoreTest, GetProductsSeesAnotherStoresWritesAtItsNextLook) {
   // `reader` looks at the catalogue's version on every call; `writer` is another process's store.
   auto reader = OpenRelationalStore(sqlite_path(), postgres_url(), 2, std::chrono::milliseconds(0));
-  auto writer = OpenRelationalStore(sqlite_path(), postgres_url(), 2);
+  auto writer = OpenRelationalStore(sqlite_path(), postgres_url(), 2, kCatalogRefresh);
   ASSERT_TRUE(reader.ok() && writer.ok());
   ASSERT_TRUE((*writer)->UpsertProducts(std::vector<domain::Product>{{"p1", "Mug", "kitchen", 4.5}}).ok());
   const std::vector<std::string> ids = {"p1", "p2"};
