@@ -37,8 +37,9 @@ void AddAnalyticsRoutes(Router& router, store::RelationalStore& relational, stor
                COHORT_ASSIGN_OR_RETURN(const std::string id, IdParam(req, "user"));
                COHORT_ASSIGN_OR_RETURN(const domain::User user, relational.GetUser(id));
                const analytics::UserProfile profile = ProfileOf(user);
-               COHORT_ASSIGN_OR_RETURN(auto history,
-                                       events.UserEvents({.user_id = id, .limit = options.user_events_limit}));
+               COHORT_ASSIGN_OR_RETURN(
+                   auto history,
+                   events.UserEvents({.user_id = id, .limit = options.user_events_limit, .details = false}));
                const auto current = model();
                const auto now = Clock::now();
                const analytics::Insight insight =

@@ -12,6 +12,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -37,6 +38,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -386,37 +388,48 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       spdlog::error("request {}: the handler returned the invalid status {}", request_id, response.status);
       response = ErrorResponse(Error::Internal("invalid status " + std::to_string(response.status)));
     }
-    response_ = {};
-    response_.version(version);
-    response_.result(static_cast<unsigned>(response.status));
-    if (!response.content_type.empty()) response_.set(http::field::content_type, response.content_type);
-    response_.set(kRequestIdHeader, request_id);
+    head_.clear();
+    // The status line and header section are written here rather than by Beast's serializer, which cost a
+    // cached answer more than its cache lookup; the reason phrase is the one Beast would write.
+    fmt::format_to(std::back_inserter(head_), "HTTP/{}.{} {} {}\r\n", version / 10, version % 10, response.status,
+                   http::obsolete_reason(http::int_to_status(static_cast<unsigned>(response.status))));
+    const auto add = [this](std::string_view name, std::string_view value) {
+      ((head_ += name) += ": ") += value;
+      head_ += "\r\n";
+    };
+    if (!response.content_type.empty()) add("Content-Type", response.content_type);
+    add(kRequestIdHeader, request_id);
     for (const auto& [name, value] : response.headers) {
       if (IsServerOwnedHeader(name) || !IsSafeHeader(name, value)) {
         spdlog::warn("request {}: dropped the response header '{}'", request_id, name);
         continue;
       }
-      response_.insert(name, value);
+      add(name, value);
     }
     // RFC 9110 §8.6: no Content-Length (and no content) in a 204 or 304.
     const bool bodiless_status = response.status == 204 || response.status == 304;
     if (!bodiless_status) {
-      response_.content_length(response.body.size());
+      add("Content-Length", fmt::format_int(response.body.size()).str());
       // A HEAD answer announces the length of the GET body but carries none.
-      if (!head) response_.body() = std::move(response.body);
+      if (!head) body_ = std::move(response.body);
     }
-    response_.keep_alive(keep_alive);
+    // HTTP/1.1 keeps the connection unless told otherwise, HTTP/1.0 closes it unless told otherwise.
+    if (version >= 11 && !keep_alive) add("Connection", "close");
+    if (version < 11 && keep_alive) add("Connection", "keep-alive");
+    head_ += "\r\n";
     close_after_write_ = !keep_alive;
     log_status_ = response.status;
     stream_.expires_after(server_.options().read_timeout);
-    http::async_write(stream_, response_, beast::bind_front_handler(&Session::OnWritten, shared_from_this()));
+    asio::async_write(stream_, std::array{asio::const_buffer(head_.data(), head_.size()),
+                                          asio::const_buffer(body_.data(), body_.size())},
+                      beast::bind_front_handler(&Session::OnWritten, shared_from_this()));
   }
 
   void OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
     server_.LogAccess(context_, log_request_id_, log_method_, log_path_, log_status_, micros);
-    response_ = {};
+    body_ = std::string();  // the handler's string, moved in: an idle connection holds no answer
     if (ec) return;
     if (close_after_write_) return LingerClose();
     WaitForRequest();
@@ -460,7 +473,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
-  http::response<http::string_body> response_;
+  std::string head_;  // the response being written: status line and headers, then the body
+  std::string body_;
   State state_ = State::kIdle;
   bool close_after_write_ = false;
   bool closed_ = false;

@@ -189,12 +189,12 @@ class StepTimer {
                       {"micros", std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count()}});
     last_ = now;
   }
-  Json steps() const { return steps_; }
+  Json steps() const { return steps_.is_null() ? Json::array() : steps_; }
 
  private:
   const bool enabled_;
   Steady::time_point last_ = Steady::now();
-  Json steps_ = Json::array();
+  Json steps_;  // null until the first step: an empty array is an allocation per request
 };
 
 // A few long-lived threads for the event reads: starting a thread per request costs more than a SQLite read.
@@ -297,7 +297,8 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           const analytics::UserProfile profile = ProfileOf(user);
           timer.Record("user", std::string(relational.backend()));
           auto read =
-              EventsWithin(*pool, events, {.user_id = id, .limit = options.user_events_limit}, options.events_deadline);
+              EventsWithin(*pool, events, {.user_id = id, .limit = options.user_events_limit, .details = false},
+                           options.events_deadline);
           // A store that fails rather than being slow degrades the answer the same way.
           std::optional<std::vector<domain::Event>> history;
           if (!read) {

@@ -66,7 +66,7 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
       queue::MakeUserCountersUpdater(
           *m->db_,
           [&events](std::string_view user) {
-            return events.UserEvents({.user_id = std::string(user), .limit = kFeatureHistoryLimit});
+            return events.UserEvents({.user_id = std::string(user), .limit = kFeatureHistoryLimit, .details = false});
           },
           std::move(invalidate)),
       queue::MakeImpressionCounter(*m->db_),

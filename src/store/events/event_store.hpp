@@ -30,6 +30,9 @@ struct EventQuery {
   std::optional<std::string> type;
   std::optional<std::int64_t> since_micros;  // ts >= since
   std::size_t limit = 100;
+  // False: each event's event_id and properties are not read (left empty and "{}"). The analytics use neither,
+  // and in SQLite they were a third of the cost of reading a user's history.
+  bool details = true;
   // Fails with kDeadlineExceeded once the read has run this long (SQLite: checked while the statement runs).
   std::optional<std::chrono::milliseconds> time_limit;
 };

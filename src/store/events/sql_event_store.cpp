@@ -24,6 +24,8 @@ using Params = std::vector<Value>;
 
 constexpr std::string_view kEventColumns =
     "event_id, user_id, type, product_id, category, price, quantity, ts, properties";
+// kEventColumns without the details (EventQuery::details).
+constexpr std::string_view kBehaviourColumns = "user_id, type, product_id, category, price, quantity, ts";
 
 Value Optional(const std::optional<std::string>& v) { return v ? Value{*v} : Value{nullptr}; }
 
@@ -42,21 +44,24 @@ void AppendValues(const domain::Event& e, std::vector<Value>& values) {
   values.emplace_back(e.properties);
 }
 
-// Rows of kEventColumns, in order, as events.
-std::vector<domain::Event> EventsFromRows(Rows& rows) {
+// Rows of kEventColumns, in order, as events; rows of kBehaviourColumns when not `details`.
+std::vector<domain::Event> EventsFromRows(Rows& rows, bool details = true) {
+  const std::size_t first = details ? 1 : 0;  // the column of user_id
   std::vector<domain::Event> out;
   out.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     domain::Event e;
-    e.event_id = rows.TakeText(r, 0);
-    e.user_id = rows.TakeText(r, 1);
-    e.type = rows.TakeText(r, 2);
-    if (!rows.IsNull(r, 3)) e.product_id = rows.TakeText(r, 3);
-    if (!rows.IsNull(r, 4)) e.category = rows.TakeText(r, 4);
-    if (!rows.IsNull(r, 5)) e.price = rows.Double(r, 5);
-    e.quantity = rows.Int(r, 6);
-    e.ts_micros = rows.Int(r, 7);
-    e.properties = rows.TakeText(r, 8);
+    if (details) {
+      e.event_id = rows.TakeText(r, 0);
+      e.properties = rows.TakeText(r, first + 7);
+    }
+    e.user_id = rows.TakeText(r, first);
+    e.type = rows.TakeText(r, first + 1);
+    if (!rows.IsNull(r, first + 2)) e.product_id = rows.TakeText(r, first + 2);
+    if (!rows.IsNull(r, first + 3)) e.category = rows.TakeText(r, first + 3);
+    if (!rows.IsNull(r, first + 4)) e.price = rows.Double(r, first + 4);
+    e.quantity = rows.Int(r, first + 5);
+    e.ts_micros = rows.Int(r, first + 6);
     out.push_back(std::move(e));
   }
   return out;
@@ -135,13 +140,13 @@ class SqlEventStore final : public EventStore {
     // come in descending binary order of event_id, as in every backend (event_id is COLLATE "C" in PostgreSQL,
     // BINARY in SQLite).
     const std::string sql = fmt::format("SELECT {} FROM events WHERE {} ORDER BY ts DESC, event_id DESC LIMIT ${}",
-                                        kEventColumns, where, params.size());
+                                        query.details ? kEventColumns : kBehaviourColumns, where, params.size());
     COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
     COHORT_ASSIGN_OR_RETURN(
         Rows rows, query.time_limit ? lease->ExecuteWithTimeLimit(sql, params, *query.time_limit,
                                                                   sql::Connection::Caching::kPrepareAndKeep)
                                     : lease->Execute(sql, params));
-    return EventsFromRows(rows);
+    return EventsFromRows(rows, query.details);
   }
 
   Result<void> Scan(std::size_t page_size, const EventPageSink& sink) override {

@@ -182,6 +182,47 @@ TEST_P(EventStoreTest, EventsRoundTripWithEveryField) {
   EXPECT_EQ(nlohmann::json::parse(f.properties), nlohmann::json::parse(full.properties));
 }
 
+TEST_P(EventStoreTest, UserEventsWithoutDetailsLeaveOutOnlyEventIdAndProperties) {
+  Event full = MakeEvent("full", "u1", "purchase", "2026-03-04T05:06:07.123Z");
+  full.product_id = "p-1";
+  full.category = "shoes";
+  full.price = 19.99;
+  full.quantity = 3;
+  full.properties = R"({"session":"s-1"})";
+  Event bare = MakeEvent("bare", "u1", "view", "2026-03-04T05:06:07.123Z");  // the same instant: event_id orders
+  bare.properties = R"({"session":"s-2"})";
+  Event older = MakeEvent("older", "u1", "view", "2026-03-01T00:00:00Z");
+  ASSERT_EQ(Append({older, full, bare, MakeEvent("other", "u2", "view", "2026-03-05T00:00:00Z")}).accepted, 4u);
+  for (const std::size_t limit : {std::size_t{100}, std::size_t{2}}) {
+    auto detailed = store_->UserEvents({.user_id = "u1", .limit = limit});
+    auto lean = store_->UserEvents({.user_id = "u1", .limit = limit, .details = false});
+    ASSERT_TRUE(detailed.ok()) << detailed.error().internal_message;
+    ASSERT_TRUE(lean.ok()) << lean.error().internal_message;
+    ASSERT_EQ(lean->size(), std::min<std::size_t>(limit, 3));
+    ASSERT_EQ(lean->size(), detailed->size());
+    for (std::size_t i = 0; i < lean->size(); ++i) {
+      SCOPED_TRACE(detailed->at(i).event_id);
+      Event expected = detailed->at(i);
+      EXPECT_FALSE(expected.event_id.empty());
+      expected.event_id.clear();
+      expected.properties = "{}";
+      const Event& got = lean->at(i);
+      EXPECT_EQ(got.event_id, expected.event_id);
+      EXPECT_EQ(got.properties, expected.properties);
+      EXPECT_EQ(got.user_id, expected.user_id);
+      EXPECT_EQ(got.type, expected.type);
+      EXPECT_EQ(got.product_id, expected.product_id);
+      EXPECT_EQ(got.category, expected.category);
+      EXPECT_EQ(got.price, expected.price);
+      EXPECT_EQ(got.quantity, expected.quantity);
+      EXPECT_EQ(got.ts_micros, expected.ts_micros);
+    }
+    // In the same order as with the details: newest first, then descending event_id ("full" before "bare").
+    EXPECT_EQ(lean->at(0).type, "purchase");
+    EXPECT_EQ(lean->at(1).type, "view");
+  }
+}
+
 TEST_P(EventStoreTest, UserEventsAreNewestFirstWithTypeSinceAndLimit) {
   // Stored out of time order, among another user's events.
   ASSERT_EQ(Append({MakeEvent("e2", "u1", "purchase", "2026-01-02T00:00:00Z"),

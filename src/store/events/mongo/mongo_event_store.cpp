@@ -679,6 +679,11 @@ Result<std::vector<domain::Event>> MongoEventStore::UserEvents(const EventQuery&
        bson_append_document_end(opts.get(), &sort) && bson_append_int64(opts.get(), "limit", -1, limit) &&
        bson_append_int64(opts.get(), "maxTimeMS", -1,
                          query.time_limit ? std::max<std::int64_t>(1, query.time_limit->count()) : kReadTimeoutMs);
+  if (!query.details) {
+    bson_t projection;
+    ok = ok && bson_append_document_begin(opts.get(), "projection", -1, &projection) &&
+         bson_append_int32(&projection, "properties", -1, 0) && bson_append_document_end(opts.get(), &projection);
+  }
   if (!ok) return Error::InvalidArgument("the user id or type is too long");
 
   PooledClient client(state_->pool);
@@ -688,6 +693,7 @@ Result<std::vector<domain::Event>> MongoEventStore::UserEvents(const EventQuery&
   const bson_t* doc = nullptr;
   while (mongoc_cursor_next(cursor.get(), &doc)) {
     COHORT_ASSIGN_OR_RETURN(auto event, BsonToEvent(doc));
+    if (!query.details) event.event_id.clear();  // _id orders the events, so it is read
     out.push_back(std::move(event));
   }
   bson_error_t error;
