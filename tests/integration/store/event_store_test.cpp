@@ -45,6 +45,17 @@ Event MakeEvent(std::string id, std::string user, std::string type, std::string_
   return e;
 }
 
+// u1's purchase "full" with every optional field set.
+Event FullPurchase(std::string category, std::string properties) {
+  Event e = MakeEvent("full", "u1", "purchase", "2026-03-04T05:06:07.123Z");
+  e.product_id = "p-1";
+  e.category = std::move(category);
+  e.price = 19.99;
+  e.quantity = 3;
+  e.properties = std::move(properties);
+  return e;
+}
+
 class EventStoreTest : public testing::BackendTest {
  protected:
   void SetUp() override {
@@ -151,12 +162,9 @@ TEST_P(EventStoreTest, AnEmptyBatchIsNothing) {
 }
 
 TEST_P(EventStoreTest, EventsRoundTripWithEveryField) {
-  Event full = MakeEvent("full", "u1", "purchase", "2026-03-04T05:06:07.123Z");
-  full.product_id = "p-1";
-  full.category = "tabs\tnew\nlines \\ back\\slash \\N \"quotes\" ünïcødé";
-  full.price = 19.99;
-  full.quantity = 3;
-  full.properties = R"({"device":"mobile","nested":{"a":[1,2,{"b":null}],"s":"x\ty\nz\\"},"n":-2.5,"t":true})";
+  const Event full =
+      FullPurchase("tabs\tnew\nlines \\ back\\slash \\N \"quotes\" ünïcødé",
+                   R"({"device":"mobile","nested":{"a":[1,2,{"b":null}],"s":"x\ty\nz\\"},"n":-2.5,"t":true})");
   Event bare = MakeEvent("bare", "u1", "view", "2026-03-04T05:06:08Z");
   ASSERT_EQ(Append({full, bare}).accepted, 2u);
   auto events = store_->UserEvents({.user_id = "u1"});
@@ -183,12 +191,7 @@ TEST_P(EventStoreTest, EventsRoundTripWithEveryField) {
 }
 
 TEST_P(EventStoreTest, UserEventsWithoutDetailsLeaveOutOnlyEventIdAndProperties) {
-  Event full = MakeEvent("full", "u1", "purchase", "2026-03-04T05:06:07.123Z");
-  full.product_id = "p-1";
-  full.category = "shoes";
-  full.price = 19.99;
-  full.quantity = 3;
-  full.properties = R"({"session":"s-1"})";
+  const Event full = FullPurchase("shoes", R"({"session":"s-1"})");
   Event bare = MakeEvent("bare", "u1", "view", "2026-03-04T05:06:07.123Z");  // the same instant: event_id orders
   bare.properties = R"({"session":"s-2"})";
   Event older = MakeEvent("older", "u1", "view", "2026-03-01T00:00:00Z");
