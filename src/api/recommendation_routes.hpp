@@ -39,7 +39,7 @@ struct RecommendationRoutesOptions {
 };
 
 // Receives what an answer served; called on the request's thread, so it must only hand the message over.
-using PublishServed = std::function<void(domain::MessageDraft message)>;
+using PublishServed = std::function<void(const domain::MessageDraft& message)>;
 
 void AddRecommendationRoutes(Router& router, store::RelationalStore& relational, store::EventStore& events,
                              cache::TieredCache& cache, ModelSource model, PublishServed publish,

@@ -183,7 +183,7 @@ int RunServe(const Config& config, const std::optional<std::string>& port_file) 
                       });
   api::AddRecommendationRoutes(
       router, relational, events, tiers, [&models] { return models.Current(); },
-      [&served](domain::MessageDraft message) { served.Post(std::move(message)); },
+      [&served](const domain::MessageDraft& message) { served.Post(message); },
       {.engine = EngineOptionsFrom(config),
        .user_events_limit = config.user_events_limit,
        .ttl = std::chrono::seconds(config.cache_recommendations_ttl_s),

@@ -23,13 +23,36 @@ OutboxBuffer::OutboxBuffer(store::sql::Database& db, std::size_t capacity, std::
 
 OutboxBuffer::~OutboxBuffer() { Stop(); }
 
-void OutboxBuffer::Post(domain::MessageDraft message) {
+void OutboxBuffer::Post(const domain::MessageDraft& message) {
   std::lock_guard lock(mutex_);
   if (waiting_.size() >= capacity_) {
     ++counts_.dropped;
     return;
   }
-  waiting_.push_back(std::move(message));
+  Pack(message, waiting_bytes_, waiting_);
+}
+
+void OutboxBuffer::Pack(const domain::MessageDraft& message, std::string& bytes, std::vector<Sizes>& sizes) {
+  ((bytes += message.type) += message.payload) += message.id;
+  sizes.push_back({message.type.size(), message.payload.size(), message.id.size()});
+}
+
+std::vector<domain::MessageDraft> OutboxBuffer::Unpack(std::string_view bytes, const std::vector<Sizes>& sizes) {
+  std::vector<domain::MessageDraft> out;
+  out.reserve(sizes.size());
+  std::size_t at = 0;
+  const auto take = [&](std::size_t n) {
+    std::string part(bytes.substr(at, n));
+    at += n;
+    return part;
+  };
+  for (const Sizes& size : sizes) {
+    domain::MessageDraft& m = out.emplace_back();
+    m.type = take(size.type);
+    m.payload = take(size.payload);
+    m.id = take(size.id);
+  }
+  return out;
 }
 
 void OutboxBuffer::Stop() {
@@ -63,12 +86,15 @@ void OutboxBuffer::Name(std::vector<domain::MessageDraft>& batch) {
 }
 
 bool OutboxBuffer::Flush() {
-  std::vector<domain::MessageDraft> batch;
+  std::string bytes;
+  std::vector<Sizes> sizes;
   {
     std::lock_guard lock(mutex_);
-    batch.swap(waiting_);
+    bytes.swap(waiting_bytes_);
+    sizes.swap(waiting_);
   }
-  if (batch.empty()) return true;
+  if (sizes.empty()) return true;
+  std::vector<domain::MessageDraft> batch = Unpack(bytes, sizes);
   Name(batch);
   if (publish_) {
     if (publish_(batch)) {
@@ -96,7 +122,11 @@ bool OutboxBuffer::Flush() {
     counts_.dropped += batch.size() - room;
     batch.resize(room);
   }
-  waiting_.insert(waiting_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+  bytes.clear();
+  sizes.clear();
+  for (const domain::MessageDraft& message : batch) Pack(message, bytes, sizes);
+  waiting_bytes_.insert(0, bytes);
+  waiting_.insert(waiting_.begin(), sizes.begin(), sizes.end());
   return false;
 }
 
