@@ -4,7 +4,8 @@
 //   raw_insert_bench generate N SEED FILE    writes N deterministic events as NDJSON (the same file for every run)
 //   raw_insert_bench sqlite FILE DB_PATH [ROWS_PER_TRANSACTION [CACHE_KIB]]
 //                                            prepared INSERTs in one transaction (or one per ROWS_PER_TRANSACTION
-//                                            rows), into a fresh events table; CACHE_KIB sets PRAGMA cache_size
+//                                            rows), into a fresh events table, with Cohort's pragmas; CACHE_KIB
+//                                            sets PRAGMA cache_size
 //   raw_insert_bench postgres FILE URL       one COPY ... FROM STDIN in one transaction, into a fresh events table
 //   raw_insert_bench mongo FILE URL          unordered insert_many of 5,000 documents at a time, fresh collection
 //   raw_insert_bench mongo-drop URL          drops the URL's database (the bench's own, never a shared one)
@@ -43,6 +44,7 @@
 #include <simdjson.h>
 
 #include "store/events/event_schema.hpp"
+#include "store/sql/database.hpp"
 
 namespace {
 
@@ -209,8 +211,8 @@ int LoadSqlite(const std::string& file, const std::string& db_path, std::size_t 
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     Die("cannot open " + db_path);
-  // Cohort's connection pragmas (src/store/sql/sqlite/sqlite_connection.cpp): the same durability.
-  SqliteExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  // Cohort's connection pragmas: the same durability and page cache.
+  SqliteExec(db, cohort::store::sql::kSqlitePragmas);
   if (cache_kib > 0) SqliteExec(db, fmt::format("PRAGMA cache_size=-{}", cache_kib).c_str());
   SqliteExec(db, "DROP TABLE IF EXISTS events");
   for (const auto& migration : cohort::store::EventMigrations(cohort::store::sql::Dialect::kSqlite))

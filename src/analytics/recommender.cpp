@@ -140,7 +140,9 @@ RecommenderOptions RecommenderOptions::PopularityBaseline() {
 // so a query allocates nothing once the thread has served one.
 struct RecommenderModel::Scratch {
   enum : std::uint8_t { kTouched = 1, kBlocked = 2, kStrong = 4, kUserItem = 8, kBought = 16 };
-  std::vector<std::uint8_t> state;
+  // Not a character type: a write to a flag could otherwise alias every other array's pointer, which the
+  // compiler would then read again after each one in the scoring loops.
+  std::vector<std::uint16_t> state;
   std::vector<float> cf, best, country, user_weight;
   std::vector<std::uint32_t> anchor, touched, user_items;
   std::vector<double> category_weight;

@@ -31,6 +31,38 @@ CREATE INDEX events_user_history ON events (user_id, ts, event_id, type, product
                                             properties);
 DROP INDEX events_user_ts;
 )sql"},
+    // Each user's events again, 16 to a row, as the values quote() writes (event_history.hpp): the main request
+    // reads a user's history as a few rows where the index gave one row per event, in a third of the time. The
+    // trigger appends to the user's last row until it holds 16; it runs in the transaction of the INSERT, for
+    // every writer of the table, and not for a row that ON CONFLICT DO NOTHING skipped. Growing rows are what it
+    // costs: SQLite loads events a quarter slower with 16 to a row, 40 % slower with 32.
+    {3, "each user's events in a few rows, kept by a trigger", R"sql(
+CREATE TABLE event_history (
+  id INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  events TEXT NOT NULL,
+  UNIQUE (user_id, part)
+);
+CREATE TRIGGER events_history AFTER INSERT ON events BEGIN
+  INSERT INTO event_history (user_id, part, n, events)
+  VALUES (NEW.user_id,
+          COALESCE((SELECT part + (n >= 16) FROM event_history WHERE user_id = NEW.user_id ORDER BY part DESC
+                    LIMIT 1), 0),
+          1,
+          quote(NEW.event_id) || ',' || quote(NEW.type) || ',' || quote(NEW.product_id) || ',' ||
+          quote(NEW.category) || ',' || quote(NEW.price) || ',' || quote(NEW.quantity) || ',' || quote(NEW.ts) || ',')
+  ON CONFLICT (user_id, part) DO UPDATE SET n = n + 1, events = events || excluded.events;
+END;
+INSERT INTO event_history (user_id, part, n, events)
+SELECT user_id, i / 16, COUNT(*), group_concat(record, '')
+FROM (SELECT user_id, row_number() OVER (PARTITION BY user_id ORDER BY seq) - 1 AS i,
+             quote(event_id) || ',' || quote(type) || ',' || quote(product_id) || ',' || quote(category) || ',' ||
+             quote(price) || ',' || quote(quantity) || ',' || quote(ts) || ',' AS record
+      FROM events)
+GROUP BY user_id, i / 16;
+)sql"},
 };
 
 constexpr sql::Migration kPostgres[] = {

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -224,6 +226,81 @@ TEST_P(EventStoreTest, UserEventsWithoutDetailsLeaveOutOnlyEventIdAndProperties)
     EXPECT_EQ(lean->at(0).type, "purchase");
     EXPECT_EQ(lean->at(1).type, "view");
   }
+}
+
+// u1's events of every shape: texts that look like quoting and NULL, no product, no category, no price, prices of
+// every magnitude with all 53 bits, many events of the same instant; stored in batches out of time order, with
+// repeats, among u2's events.
+std::vector<Event> EventsOfEveryShape(EventStore& store) {
+  std::mt19937_64 rng(7);
+  const std::string texts[] = {"shoes", "it's, a \"mix\"\nof 'quotes'", "ünïcødé ✓", "a,b", "NULL", "''"};
+  std::vector<Event> u1;
+  for (int i = 0; i < 150; ++i) {
+    const std::string type = i % 7 == 0 ? "purchase" : i % 3 == 0 ? texts[i % 6] : "view";
+    Event e = MakeEvent(fmt::format("ev-{:03}", (i * 37) % 150), "u1", type, "2026-01-01T00:00:00Z");
+    e.ts_micros += static_cast<std::int64_t>(rng() % 40) * 1'000'000;
+    if (i % 4 != 0) e.product_id = fmt::format("p{}", i % 9);
+    if (i % 5 != 0) e.category = texts[i % 6];
+    if (i % 3 == 0) e.price = static_cast<double>(rng() % 100000) / 100;
+    if (i % 3 == 1) e.price = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 90) - 80);
+    e.quantity = 1 + i % 4;
+    e.properties = fmt::format(R"({{"i":{}}})", i);
+    u1.push_back(std::move(e));
+  }
+  const auto append = [&store](std::vector<Event> batch) {
+    auto appended = store.Append(batch);
+    EXPECT_TRUE(appended.ok()) << appended.error().internal_message;
+  };
+  append({u1.begin(), u1.begin() + 50});
+  for (int first = 50; first < 100; first += 7)
+    append({u1.begin() + first, u1.begin() + std::min(first + 7, 100)});
+  std::vector<Event> last(u1.begin() + 100, u1.end());
+  last.insert(last.end(), u1.begin() + 20, u1.begin() + 40);  // repeats
+  last.push_back(MakeEvent("u2-1", "u2", "view", "2026-01-01T00:00:05Z"));
+  append(last);
+  return u1;
+}
+
+// The read without details (on SQLite from event_history, from the index when the user has far more events than
+// the limit) gives the detailed read's events without their event_id and properties, for every limit and filter.
+TEST_P(EventStoreTest, UserEventsWithoutDetailsAgreeWithTheDetailedReadForEveryLimitAndFilter) {
+  const std::vector<Event> u1 = EventsOfEveryShape(*store_);
+  std::vector<EventQuery> queries;
+  for (std::size_t limit : {1, 5, 31, 32, 33, 64, 149, 150, 1000}) queries.push_back({.user_id = "u1", .limit = limit});
+  const std::int64_t since = u1[0].ts_micros + 20'000'000;
+  queries.push_back({.user_id = "u1", .type = "purchase"});
+  queries.push_back({.user_id = "u1", .type = "it's, a \"mix\"\nof 'quotes'"});
+  queries.push_back({.user_id = "u1", .since_micros = since});
+  queries.push_back({.user_id = "u1", .type = "view", .since_micros = since, .limit = 10});
+  queries.push_back({.user_id = "u2"});
+  queries.push_back({.user_id = "nobody"});
+  for (EventQuery query : queries) {
+    SCOPED_TRACE(fmt::format("user {} type {} since {} limit {}", query.user_id, query.type.value_or("-"),
+                             query.since_micros.value_or(0), query.limit));
+    auto detailed = store_->UserEvents(query);
+    query.details = false;
+    auto lean = store_->UserEvents(query);
+    ASSERT_TRUE(detailed.ok()) << detailed.error().internal_message;
+    ASSERT_TRUE(lean.ok()) << lean.error().internal_message;
+    ASSERT_EQ(lean->size(), detailed->size());
+    for (std::size_t i = 0; i < lean->size(); ++i) {
+      const Event& want = detailed->at(i);
+      const Event& got = lean->at(i);
+      SCOPED_TRACE(want.event_id);
+      EXPECT_TRUE(got.event_id.empty());
+      EXPECT_EQ(got.properties, "{}");
+      EXPECT_EQ(got.user_id, want.user_id);
+      EXPECT_EQ(got.type, want.type);
+      EXPECT_EQ(got.product_id, want.product_id);
+      EXPECT_EQ(got.category, want.category);
+      EXPECT_EQ(got.price, want.price);  // the same double, not a close one
+      EXPECT_EQ(got.quantity, want.quantity);
+      EXPECT_EQ(got.ts_micros, want.ts_micros);
+    }
+  }
+  auto all = store_->UserEvents({.user_id = "u1", .limit = 1000});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), u1.size());
 }
 
 TEST_P(EventStoreTest, UserEventsAreNewestFirstWithTypeSinceAndLimit) {
@@ -594,6 +671,47 @@ TEST(SqlEventStoreDialectsTest, GiveIdenticalDocuments) {
   }
 }
 
+// ---- SQLite's event_history (events migration 3) ----
+
+TEST(SqliteEventHistoryTest, TheTriggerKeepsEachUsersEventsInRowsOf16WhichTheReadWithoutDetailsUses) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/cohort.db";
+  auto store = OpenSqlEventStore(path, "", 2);
+  ASSERT_TRUE(store.ok()) << store.error().internal_message;
+  ASSERT_TRUE((*store)->Migrate().ok());
+  EventsOfEveryShape(**store);
+  auto db = sql::OpenSqlite(path, 1);
+  ASSERT_TRUE(db.ok()) << db.error().internal_message;
+  auto lease = (*db)->Acquire();
+  ASSERT_TRUE(lease.ok());
+  auto parts = (*lease)->Execute("SELECT part, n FROM event_history WHERE user_id = 'u1' ORDER BY part");
+  ASSERT_TRUE(parts.ok()) << parts.error().internal_message;
+  ASSERT_EQ(parts->size(), 10u);  // 150 events, the repeats not among them
+  for (std::size_t r = 0; r < parts->size(); ++r) {
+    EXPECT_EQ(parts->Int(r, 0), static_cast<std::int64_t>(r));
+    EXPECT_EQ(parts->Int(r, 1), r < 9 ? 16 : 6);
+  }
+  const auto types = [&store](bool details) {
+    std::multiset<std::string> out;
+    auto events = (*store)->UserEvents({.user_id = "u1", .limit = 1000, .details = details});
+    EXPECT_TRUE(events.ok()) << events.error().internal_message;
+    if (events.ok())
+      for (const Event& e : *events) out.insert(e.type);
+    return out;
+  };
+  ASSERT_EQ(types(false), types(true));
+  ASSERT_EQ(types(true).count("purchase"), 22u);
+
+  // The rows are what the read without details sees.
+  ASSERT_TRUE(
+      (*lease)->Execute("UPDATE event_history SET events = replace(events, '''purchase''', '''bought''')").ok());
+  EXPECT_EQ(types(false).count("bought"), 22u);
+  EXPECT_EQ(types(false).count("purchase"), 0u);
+  // A row that does not parse leaves the read to the index.
+  ASSERT_TRUE((*lease)->Execute("UPDATE event_history SET events = events || 'x' WHERE part = 3").ok());
+  EXPECT_EQ(types(false), types(true));
+}
+
 // ---- the SQL layer under the SQL backends: per-statement time limit and bulk load ----
 
 class SqlEventStoreLayerTest : public testing::BackendTest {
@@ -638,23 +756,48 @@ TEST_P(SqlEventStoreLayerTest, AStoreAtTheFirstSchemaVersionIsUpgradedWithItsEve
   {
     auto lease = db_->Acquire();
     ASSERT_TRUE(lease.ok());
-    for (const char* id : {"old-1", "old-2"}) {
-      auto inserted =
-          (*lease)->Execute("INSERT INTO events (event_id, user_id, type, ts) VALUES ($1, 'u1', 'view', $2)",
-                            std::vector<sql::Value>{std::string(id), std::int64_t{id[4] == '1' ? 10 : 20}});
+    for (int i = 0; i < 40; ++i) {
+      auto inserted = (*lease)->Execute(
+          "INSERT INTO events (event_id, user_id, type, category, price, ts) VALUES ($1, 'u1', 'view', $2, $3, $4)",
+          std::vector<sql::Value>{fmt::format("old-{:02}", i), i % 2 == 0 ? sql::Value{"it's"} : sql::Value{nullptr},
+                                  0.1 * i, std::int64_t{10} * i});
       ASSERT_TRUE(inserted.ok()) << inserted.error().internal_message;
     }
   }
   auto opened = OpenSqlEventStore(std::move(db_));
   ASSERT_TRUE(opened.ok()) << opened.error().internal_message;
-  auto upgraded = (*opened)->Migrate();
+  EventStore& store = **opened;
+  auto upgraded = store.Migrate();
   ASSERT_TRUE(upgraded.ok()) << upgraded.error().internal_message;
   EXPECT_EQ(*upgraded, migrations.back().version);
-  auto events = (*opened)->UserEvents({.user_id = "u1"});
+  auto appended = store.Append(std::vector<Event>{MakeEvent("new", "u1", "purchase", "2026-01-01T00:00:00Z")});
+  ASSERT_TRUE(appended.ok()) << appended.error().internal_message;
+  auto events = store.UserEvents({.user_id = "u1"});
+  auto lean = store.UserEvents({.user_id = "u1", .details = false});
   ASSERT_TRUE(events.ok()) << events.error().internal_message;
-  ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].event_id, "old-2");
-  EXPECT_EQ((*events)[1].event_id, "old-1");
+  ASSERT_TRUE(lean.ok()) << lean.error().internal_message;
+  ASSERT_EQ(events->size(), 41u);
+  ASSERT_EQ(lean->size(), 41u);
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const Event& e = (*events)[i];
+    EXPECT_EQ(e.event_id, i == 0 ? "new" : fmt::format("old-{:02}", 40 - i));
+    EXPECT_EQ((*lean)[i].type, e.type) << i;
+    EXPECT_EQ((*lean)[i].category, e.category) << i;
+    EXPECT_EQ((*lean)[i].price, e.price) << i;
+    EXPECT_EQ((*lean)[i].ts_micros, e.ts_micros) << i;
+  }
+  if (postgres()) return;
+  // SQLite's event_history holds the 40 events of before in rows of 16 and the new one after them.
+  auto db = sql::OpenSqlite(sqlite_path(), 1);
+  ASSERT_TRUE(db.ok()) << db.error().internal_message;
+  auto lease = (*db)->Acquire();
+  ASSERT_TRUE(lease.ok());
+  auto parts = (*lease)->Execute("SELECT part, n FROM event_history WHERE user_id = 'u1' ORDER BY part");
+  ASSERT_TRUE(parts.ok()) << parts.error().internal_message;
+  ASSERT_EQ(parts->size(), 3u);
+  EXPECT_EQ(parts->Int(0, 1), 16);
+  EXPECT_EQ(parts->Int(1, 1), 16);
+  EXPECT_EQ(parts->Int(2, 1), 9);
 }
 
 TEST_P(SqlEventStoreLayerTest, AQuickStatementUnderItsLimitReturnsRowsAndIsCounted) {

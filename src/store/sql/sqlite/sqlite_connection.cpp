@@ -17,11 +17,6 @@ namespace cohort::store::sql {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-// synchronous=NORMAL in WAL mode keeps every committed transaction across a process crash. A 16 MiB page cache
-// per connection (SQLite's default is 2 MB): a batch of a few thousand events dirties more index pages than 2 MB
-// holds, and spilling them to the WAL before the commit cost more system time than the inserts themselves.
-constexpr const char* kPragmas =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;";
 // How often a time-limited statement checks its deadline: a few microseconds of work between checks.
 constexpr int kProgressInstructions = 1000;
 
@@ -238,7 +233,7 @@ Result<std::unique_ptr<Connection>> Connect(const std::string& path, std::atomic
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto conn = std::make_unique<SqliteConnection>(db, counter);
   char* message = nullptr;
-  if (sqlite3_exec(db, kPragmas, nullptr, nullptr, &message) != SQLITE_OK) {
+  if (sqlite3_exec(db, kSqlitePragmas, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
     return Error{ErrorCode::kUnavailable, fmt::format("cannot open database {}: {}", path, text), text};
