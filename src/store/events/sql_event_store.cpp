@@ -126,6 +126,11 @@ class SqlEventStore final : public EventStore {
   Result<std::vector<domain::Event>> UserEvents(const EventQuery& query) override {
     std::vector<domain::Event> out;
     if (query.limit == 0) return out;
+    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
+    if (db_->dialect() == sql::Dialect::kSqlite && !query.details) {
+      COHORT_ASSIGN_OR_RETURN(History history, ReadHistory(*lease, query));
+      if (history) return std::move(*history);
+    }
     Params params{query.user_id};
     std::string where = "user_id = $1";
     if (query.type) {
@@ -143,11 +148,6 @@ class SqlEventStore final : public EventStore {
     // BINARY in SQLite).
     const std::string sql = fmt::format("SELECT {} FROM events WHERE {} ORDER BY ts DESC, event_id DESC LIMIT ${}",
                                         query.details ? kEventColumns : kBehaviourColumns, where, params.size());
-    COHORT_ASSIGN_OR_RETURN(sql::Lease lease, db_->Acquire());
-    if (db_->dialect() == sql::Dialect::kSqlite && !query.details) {
-      COHORT_ASSIGN_OR_RETURN(History history, ReadHistory(*lease, query));
-      if (history) return std::move(*history);
-    }
     COHORT_ASSIGN_OR_RETURN(Rows rows, Query(*lease, query, sql, params));
     return EventsFromRows(rows, query.details);
   }
