@@ -45,6 +45,7 @@ queue::RuntimeOptions RuntimeOptionsFrom(const Config& config) {
   options.threads_per_consumer = static_cast<std::size_t>(config.queue_worker_threads);
   options.prefetch = static_cast<std::size_t>(config.queue_prefetch);
   options.processed_retention = std::chrono::hours(config.queue_processed_retention_h);
+  options.max_linger = std::chrono::milliseconds(config.queue_visibility_timeout_ms / 3);
   return options;
 }
 

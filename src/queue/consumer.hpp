@@ -18,6 +18,8 @@
 // - Handle may run on several threads at once (one per worker thread of the consumer), so a consumer keeps no
 //   unsynchronised state.
 
+#include <chrono>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +49,15 @@ struct HandlerResult {
   static HandlerResult FromError(const Error& error);
 };
 
+// How the runtime gathers a batch for HandleBatch. By default it takes what is at hand, up to the prefetch window,
+// without waiting. A consumer whose effect is an aggregate (a counter) may ask for larger batches gathered over a
+// while: fewer, larger transactions, and the database it writes changes less often, which keeps the page caches of
+// the connections that read it warm (SQLite drops a connection's whole cache when another connection commits).
+struct BatchPolicy {
+  std::size_t max = 0;               // deliveries per batch at most (0: the runtime's prefetch window)
+  std::chrono::milliseconds linger{0};  // how long to keep gathering after the first delivery of a batch
+};
+
 class Consumer {
  public:
   virtual ~Consumer() = default;
@@ -58,6 +69,7 @@ class Consumer {
   // exception from Handle retries its delivery only); a consumer that can apply many messages in one
   // transaction does so here.
   virtual std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch);
+  virtual BatchPolicy batch_policy() const { return {}; }
 };
 
 }  // namespace cohort::queue

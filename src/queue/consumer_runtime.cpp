@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <random>
 
@@ -61,6 +62,10 @@ void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
   int failures = 0;
   std::unique_ptr<Subscription> subscription;
   const std::string& name = consumer.spec().name;
+  const BatchPolicy policy = consumer.batch_policy();
+  const std::size_t window = std::max<std::size_t>({1, options_.prefetch, policy.max});
+  const std::size_t batch_max = policy.max > 0 ? policy.max : window;
+  const auto linger = std::min(policy.linger, options_.max_linger);
   while (!stopping_) {
     if (!subscription) {
       if (auto declared = queue_.DeclareQueue(consumer.spec()); !declared) {
@@ -69,7 +74,7 @@ void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
         Sleep(BackoffDelay(reconnect, ++failures, random));
         continue;
       }
-      auto opened = queue_.Subscribe(name, options_.prefetch);
+      auto opened = queue_.Subscribe(name, window);
       if (!opened) {
         spdlog::warn("queue {}: cannot subscribe: {} {}", name, opened.error().client_message,
                      opened.error().internal_message);
@@ -88,12 +93,20 @@ void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
     }
     failures = 0;
     if (next->has_value()) {
-      // The rest of what is at hand joins the first, without waiting: a backlog is handled a window at a time.
+      // The rest of what is at hand joins the first (and, for a consumer that lingers, what comes within its
+      // linger): a backlog is handled a window at a time.
       std::vector<Delivery> batch;
       batch.push_back(std::move(**next));
-      while (batch.size() < std::max<std::size_t>(1, options_.prefetch)) {
-        auto more = subscription->Next(std::chrono::milliseconds(0));
-        if (!more || !more->has_value()) break;  // an error shows again at the next Next
+      const auto gathered_by = std::chrono::steady_clock::now() + linger;
+      while (batch.size() < batch_max && !stopping_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(gathered_by -
+                                                                                std::chrono::steady_clock::now());
+        auto more = subscription->Next(std::clamp(left, std::chrono::milliseconds(0), options_.poll));
+        if (!more) break;  // an error shows again at the next Next
+        if (!more->has_value()) {
+          if (left.count() > 0) continue;
+          break;
+        }
         batch.push_back(std::move(**more));
       }
       Process(*subscription, consumer, std::move(batch), random);

@@ -1,6 +1,7 @@
 #pragma once
 // Runs consumers on worker threads, whatever the backend: takes the deliveries at hand (up to the prefetch
-// window, without waiting for more than the first), skips those already processed, calls the handler with the
+// window, without waiting for more than the first, unless the consumer's BatchPolicy asks for a larger batch
+// gathered over a while), skips those already processed, calls the handler with the
 // rest (the contract is in consumer.hpp), and settles each delivery by the shared retry policy
 // (retry_policy.hpp). A backend that is away (kUnavailable) is waited for with a capped exponential backoff;
 // the subscription is then opened again. One object per process owns the threads; Stop (or the destructor)
@@ -26,6 +27,9 @@ struct RuntimeOptions {
   std::size_t threads_per_consumer = 1;
   std::size_t prefetch = 16;
   std::chrono::milliseconds poll{250};                  // longest wait in Subscription::Next, hence in Stop
+  // A consumer's BatchPolicy::linger is cut to this: deliveries held while a batch gathers must not outlive
+  // their lease (the embedded queue's visibility timeout).
+  std::chrono::milliseconds max_linger{1000};
   std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the wait for a backend that is away
   std::chrono::hours processed_retention{24 * 7};  // processed-message records kept this long (0: forever)
   std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};  // pause once no old record is left

@@ -1,7 +1,7 @@
 // The MessageQueue contract (queue/message_queue.hpp) and the consumer runtime (queue/consumer_runtime.hpp),
 // on every backend: round trip, topic routing, retry then success, retry exhaustion into the dead-letter
 // queue, replay and drop, redelivery of what a dead consumer held, duplicates dropped by processed-message
-// records, and batches of the deliveries at hand.
+// records, batches of the deliveries at hand, and batches gathered over a consumer's linger.
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "integration/queue/queue_backends.hpp"
 #include "queue/consumer_runtime.hpp"
@@ -182,10 +183,11 @@ TEST_P(QueueConformanceTest, HandlerFailingTwiceSucceedsOnTheThirdAttempt) {
 class BatchConsumer final : public queue::Consumer {
  public:
   BatchConsumer(std::string queue_name, std::vector<std::string> bindings,
-                std::function<HandlerResult(const Delivery&, int call)> script)
-      : spec_{std::move(queue_name), std::move(bindings)}, script_(std::move(script)) {}
+                std::function<HandlerResult(const Delivery&, int call)> script, queue::BatchPolicy policy = {})
+      : spec_{std::move(queue_name), std::move(bindings)}, script_(std::move(script)), policy_(policy) {}
 
   const queue::QueueSpec& spec() const override { return spec_; }
+  queue::BatchPolicy batch_policy() const override { return policy_; }
   HandlerResult Handle(const Delivery&) override { throw std::logic_error("the runtime hands batches"); }
   std::vector<HandlerResult> HandleBatch(std::span<const Delivery> batch) override {
     std::lock_guard lock(mutex_);
@@ -206,6 +208,7 @@ class BatchConsumer final : public queue::Consumer {
  private:
   queue::QueueSpec spec_;
   std::function<HandlerResult(const Delivery&, int call)> script_;
+  queue::BatchPolicy policy_;
   std::mutex mutex_;
   std::vector<std::size_t> sizes_;
   std::map<std::string, int> calls_;
@@ -243,6 +246,70 @@ TEST_P(QueueConformanceTest, DeliveriesAtHandAreHandledTogetherAndSettledOneByOn
     ASSERT_TRUE(recorded);
     EXPECT_TRUE(*recorded) << m.id;
   }
+}
+
+// A consumer with a BatchPolicy gets what arrives within its linger as one batch, up to its max, which may be
+// more than the runtime's prefetch window; what is left over starts the next batch.
+TEST_P(QueueConformanceTest, ALingeringConsumerGathersWhatArrivesWithinItsLingerUpToItsMax) {
+  const std::string name = Queue("lingering");
+  auto consumer = std::make_shared<BatchConsumer>(
+      name, std::vector<std::string>{Type("lingering")}, [](const Delivery&, int) { return HandlerResult::Ack(); },
+      queue::BatchPolicy{.max = 25, .linger = std::chrono::milliseconds(800)});
+  ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
+  auto options = FastRetries(3);
+  options.prefetch = 4;  // max_linger stays at its default, 1 s: well within the embedded queue's 2 s leases here
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), options);
+  runtime.Add(consumer);
+  runtime.Start();
+  // One at a time, well within the linger: a consumer that did not linger would take them one by one.
+  for (int i = 0; i < 10; ++i) {
+    const queue::OutgoingMessage message = Message(Type("lingering"), i);
+    ASSERT_TRUE(queue_->Publish(std::span(&message, 1)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == 10; }));
+  EXPECT_EQ(consumer->Sizes(), std::vector<std::size_t>{10});
+
+  std::vector<queue::OutgoingMessage> burst;
+  for (int i = 10; i < 50; ++i) burst.push_back(Message(Type("lingering"), i));
+  ASSERT_TRUE(queue_->Publish(burst));
+  ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == 50; }));
+  runtime.Stop();
+  EXPECT_EQ(consumer->Sizes(), (std::vector<std::size_t>{10, 25, 15}));
+}
+
+// A lingering consumer's linger is cut to RuntimeOptions::max_linger (a lease must outlive it), and Stop does
+// not wait it out: what was gathered is handled at once.
+TEST_P(QueueConformanceTest, ALingerIsCutToTheRuntimesMaxAndStopEndsIt) {
+  const std::string name = Queue("cut-linger");
+  auto consumer = std::make_shared<BatchConsumer>(
+      name, std::vector<std::string>{Type("cut-linger")}, [](const Delivery&, int) { return HandlerResult::Ack(); },
+      queue::BatchPolicy{.max = 100, .linger = std::chrono::hours(1)});
+  ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
+  const queue::OutgoingMessage first = Message(Type("cut-linger"), 0);
+  const queue::OutgoingMessage second = Message(Type("cut-linger"), 1);
+  auto options = FastRetries(3);
+  options.max_linger = std::chrono::milliseconds(300);
+  {
+    queue::ConsumerRuntime runtime(*queue_, processed_.get(), options);
+    runtime.Add(consumer);
+    runtime.Start();
+    ASSERT_TRUE(queue_->Publish(std::span(&first, 1)));
+    ASSERT_TRUE(Eventually([&] { return runtime.totals().acked == 1; }, std::chrono::seconds(30)))
+        << "the hour-long linger was not cut to max_linger";
+  }
+  options.max_linger = std::chrono::hours(2);  // only Stop ends this runtime's linger
+  queue::ConsumerRuntime runtime(*queue_, processed_.get(), options);
+  runtime.Add(consumer);
+  runtime.Start();
+  ASSERT_TRUE(queue_->Publish(std::span(&second, 1)));
+  // Taken within a poll (50 ms), then lingering, for less than its 2 s lease here.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto stopping = std::chrono::steady_clock::now();
+  runtime.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(10)) << "Stop waited out the linger";
+  EXPECT_EQ(consumer->Sizes(), (std::vector<std::size_t>{1, 1})) << "what was gathered was not handled";
+  EXPECT_EQ(consumer->Calls(second.id), 1);
 }
 
 // A handler that records its messages with its own effect (ProcessedLog::ClaimIn) says so, and the runtime does
