@@ -54,7 +54,7 @@ struct HandlerResult {
 // while: fewer, larger transactions, and the database it writes changes less often, which keeps the page caches of
 // the connections that read it warm (SQLite drops a connection's whole cache when another connection commits).
 struct BatchPolicy {
-  std::size_t max = 0;               // deliveries per batch at most (0: the runtime's prefetch window)
+  std::size_t max = 0;                  // deliveries per batch at most (0: the runtime's prefetch window)
   std::chrono::milliseconds linger{0};  // how long to keep gathering after the first delivery of a batch
 };
 

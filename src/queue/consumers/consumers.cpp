@@ -137,8 +137,7 @@ class ImpressionCounter final : public Consumer {
   HandlerResult Handle(const Delivery& d) override { return HandleBatch(std::span(&d, 1)).front(); }
 
   // A message per answer served: gathered for up to a second, so that a busy server commits its counters a few
-  // times a second rather than once per handful of answers (each commit empties the page cache of every
-  // connection reading the database, the main request's among them).
+  // times a second rather than once per handful of answers (why that matters: BatchPolicy).
   BatchPolicy batch_policy() const override { return {.max = 2048, .linger = std::chrono::seconds(1)}; }
 
   // One transaction for the batch: the messages claimed as processed in one statement, the counts of those
