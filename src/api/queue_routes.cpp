@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "api/json_codec.hpp"
 #include "api/request_params.hpp"
@@ -72,7 +73,13 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
   router.Add(
       "GET", "/api/admin/queues", Handle([&q, meter, admin](const HttpRequest& req) -> Result<HttpResponse> {
         COHORT_TRY(CheckQueryNames(req, {}));
-        // A queue that is away still leaves the outbox to report: that is when its backlog matters.
+        // The outbox before the queue: the relay publishes a message and only then deletes it from the
+        // outbox, so read the other way round a message relayed in between would be in neither. A queue that
+        // is away still leaves the outbox to report: that is when its backlog matters.
+        std::optional<std::int64_t> pending;
+        if (admin.outbox_pending) {
+          COHORT_ASSIGN_OR_RETURN(pending, admin.outbox_pending());
+        }
         auto stats = q.Stats();
         Json body{{"backend", q.backend()}, {"available", stats.ok()}};
         if (!stats) body["error"] = stats.error().client_message;
@@ -93,10 +100,9 @@ void AddQueueRoutes(Router& router, QueueAdmin admin) {
           queues.push_back(std::move(entry));
         }
         body["queues"] = std::move(queues);
-        if (admin.outbox_pending) {
-          COHORT_ASSIGN_OR_RETURN(std::int64_t pending, admin.outbox_pending());
+        if (pending) {
           body["outbox"] =
-              Json{{"pending", pending}, {"relayed_total", admin.relayed_total ? admin.relayed_total() : 0}};
+              Json{{"pending", *pending}, {"relayed_total", admin.relayed_total ? admin.relayed_total() : 0}};
         }
         return JsonResponse(200, body);
       }));
