@@ -296,18 +296,31 @@ computes() { # the cached server's count of answers computed because no tier hel
 
 rss_mib() { awk -v what="$2" '$1 == what ":" { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# measure NAME URL SUFFIX [cached]: wrk against URL (a warm-up, then the measurement); prints "requests/s p50_ms
-# p99_ms errors load hit%". hit% (of a cached server's row, else "-") is the share of the measured requests
-# answered without computing, from the server's cohort_cache_computes_total before and after.
+# The CPU time (user and system, all threads) that the process $1 and its child processes have used, in clock
+# ticks: a Cohort server, or nginx's master and its workers. After the command name (which may hold spaces), the
+# parent pid is the 2nd field of /proc/PID/stat, and the user and system times the 12th and 13th.
+cpu_ticks() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk -v parent="$1" '{ pid = $1; sub(/^.*\) /, "") } pid == parent || $2 == parent { s += $12 + $13 }
+      END { print s + 0 }'
+}
+
+# measure NAME URL SUFFIX PID [cached]: wrk against URL (a warm-up, then the measurement); prints "requests/s p50_ms
+# p99_ms errors load hit% cpu_us". hit% (of a cached server's row, else "-") is the share of the measured requests
+# answered without computing, from the server's cohort_cache_computes_total before and after; cpu_us is the CPU
+# time that the server PID (with its child processes) used during the measurement, in microseconds per request.
 measure() {
-  local name=$1 url=$2 suffix=$3 cached=${4:-} out before="" after=""
+  local name=$1 url=$2 suffix=$3 pid=$4 cached=${5:-} out before="" after="" ticks_before ticks_after
   log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$ASKED" "$suffix" >/dev/null
   if [[ -n "$cached" ]]; then before=$(computes); fi
+  ticks_before=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$ASKED" "$suffix")
+  ticks_after=$(cpu_ticks "$pid")
   if [[ -n "$cached" ]]; then after=$(computes); fi
   echo "$out" >"$WORK/wrk-$name.txt"
-  awk -v load="$(load1)" -v before="$before" -v after="$after" '
+  awk -v load="$(load1)" -v before="$before" -v after="$after" -v ticks="$((ticks_after - ticks_before))" \
+    -v hz="$(getconf CLK_TCK)" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -324,7 +337,8 @@ measure() {
     END {
       hits = "-"
       if (before != "" && requests > 0) hits = sprintf("%.1f", 100 * (1 - (after - before) / requests))
-      printf "%.0f %.3f %.3f %d %s %s\n", rps, p50, p99, errors, load, hits
+      cpu = requests > 0 ? ticks * 1e6 / hz / requests : 0
+      printf "%.0f %.3f %.3f %d %s %s %.1f\n", rps, p50, p99, errors, load, hits, cpu
     }
   ' <<<"$out"
 }
@@ -354,15 +368,15 @@ main() {
   local round
   for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round of $ROUNDS"
-    result[a.$round]=$(measure nginx-recs-$round "http://127.0.0.1:$NGINX_PORT" "$RECS")
+    result[a.$round]=$(measure nginx-recs-$round "http://127.0.0.1:$NGINX_PORT" "$RECS" "$NGINX_PID")
     drain_messages "before (b)"
-    result[b.$round]=$(measure cohort-recs-$round "http://127.0.0.1:$COHORT_PORT" "$RECS" cached)
+    result[b.$round]=$(measure cohort-recs-$round "http://127.0.0.1:$COHORT_PORT" "$RECS" "$COHORT_PID" cached)
     drain_messages "before (c)"
-    result[c.$round]=$(measure cohort-recs-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "$RECS")
-    result[ua.$round]=$(measure nginx-user-$round "http://127.0.0.1:$NGINX_PORT" "")
+    result[c.$round]=$(measure cohort-recs-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "$RECS" "$UNCACHED_PID")
+    result[ua.$round]=$(measure nginx-user-$round "http://127.0.0.1:$NGINX_PORT" "" "$NGINX_PID")
     drain_messages "before the user rows"
-    result[ub.$round]=$(measure cohort-user-$round "http://127.0.0.1:$COHORT_PORT" "" cached)
-    result[uc.$round]=$(measure cohort-user-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "")
+    result[ub.$round]=$(measure cohort-user-$round "http://127.0.0.1:$COHORT_PORT" "" "$COHORT_PID" cached)
+    result[uc.$round]=$(measure cohort-user-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "" "$UNCACHED_PID")
     drain_messages "after round $round"
   done
 
@@ -376,9 +390,9 @@ main() {
   echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
     "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
   echo
-  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" \
-    range load
-  local key label reference line ratios errors median_ratio rps p50 p99 load hits self range sorted
+  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" \
+    range load "cpu us"
+  local key label reference line ratios errors median_ratio rps p50 p99 load hits cpu self range sorted
   declare -A median
   for key in a b c ua ub uc; do
     case $key in
@@ -404,16 +418,17 @@ main() {
     median[$key]=$median_ratio
     line=${result[$key.$round]}
     errors=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${result[$key.$r]}"; done | awk '{ s += $4 } END { print s }')
-    read -r rps p50 p99 _ load hits <<<"$line"
+    read -r rps p50 p99 _ load hits cpu <<<"$line"
     range=$(awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }' \
       <<<"$sorted")
-    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
-      "$median_ratio" "$range" "$load"
+    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
+      "$median_ratio" "$range" "$load" "$cpu"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done
   echo
   echo "each row: its median of $ROUNDS rounds by the ratio to the reference measured just before it; range: the" \
-    "rounds' ratios (of the reference rows: their requests/s); errors: all rounds"
+    "rounds' ratios (of the reference rows: their requests/s); errors: all rounds; cpu us: the server's CPU time" \
+    "(user and system, every thread; nginx: its master and workers) per request of that round"
   awk -v b="${median[b]}" -v c="${median[c]}" 'BEGIN {
     printf "targets: (b)/(a) = %.3f (>= 0.8: %s), (c)/(a) = %.3f (>= 0.25: %s)\n",
       b, (b >= 0.8 ? "met" : "missed"), c, (c >= 0.25 ? "met" : "missed")
