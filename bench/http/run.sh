@@ -141,11 +141,18 @@ serve_cohort() {
 
 # Each server gets its own copy of the data: in the embedded layout a server relays and consumes the messages of
 # its data directory (a recommendation.served per answer), and with one shared queue the idle server would do
-# part of the busy one's work.
+# part of the busy one's work. A BENCH_DATA directory is copied for both, so that a run on it starts from the state
+# the run that filled it left (the counters and processed-message records of each run would otherwise add up).
 start_cohort() {
+  local cached_data=$DATA
+  if [[ -n "${BENCH_DATA:-}" ]]; then
+    cached_data=$WORK/data-cached
+    log "copying the data for the cached server"
+    cp -r "$DATA" "$cached_data"
+  fi
   log "copying the data for the uncached server"
   cp -r "$DATA" "$WORK/data-nocache"
-  serve_cohort cached "$DATA" COHORT_CACHE_L1_MAX_BYTES="$L1_BYTES"
+  serve_cohort cached "$cached_data" COHORT_CACHE_L1_MAX_BYTES="$L1_BYTES"
   COHORT_PID=$SERVED_PID
   COHORT_PORT=$SERVED_PORT
   # The same data served with caching off: every request reads the database and runs the analytics.
