@@ -185,6 +185,10 @@ class BatchConsumer final : public queue::Consumer {
   BatchConsumer(std::string queue_name, std::vector<std::string> bindings,
                 std::function<HandlerResult(const Delivery&, int call)> script, queue::BatchPolicy policy = {})
       : spec_{std::move(queue_name), std::move(bindings)}, script_(std::move(script)), policy_(policy) {}
+  // Acks every delivery; batches are gathered by `policy`.
+  BatchConsumer(std::string queue_name, std::vector<std::string> bindings, queue::BatchPolicy policy)
+      : BatchConsumer(std::move(queue_name), std::move(bindings),
+                      [](const Delivery&, int) { return HandlerResult::Ack(); }, policy) {}
 
   const queue::QueueSpec& spec() const override { return spec_; }
   queue::BatchPolicy batch_policy() const override { return policy_; }
@@ -253,7 +257,7 @@ TEST_P(QueueConformanceTest, DeliveriesAtHandAreHandledTogetherAndSettledOneByOn
 TEST_P(QueueConformanceTest, ALingeringConsumerGathersWhatArrivesWithinItsLingerUpToItsMax) {
   const std::string name = Queue("lingering");
   auto consumer = std::make_shared<BatchConsumer>(
-      name, std::vector<std::string>{Type("lingering")}, [](const Delivery&, int) { return HandlerResult::Ack(); },
+      name, std::vector<std::string>{Type("lingering")},
       queue::BatchPolicy{.max = 25, .linger = std::chrono::milliseconds(800)});
   ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
   auto options = FastRetries(3);
@@ -282,9 +286,8 @@ TEST_P(QueueConformanceTest, ALingeringConsumerGathersWhatArrivesWithinItsLinger
 // not wait it out: what was gathered is handled at once.
 TEST_P(QueueConformanceTest, ALingerIsCutToTheRuntimesMaxAndStopEndsIt) {
   const std::string name = Queue("cut-linger");
-  auto consumer = std::make_shared<BatchConsumer>(
-      name, std::vector<std::string>{Type("cut-linger")}, [](const Delivery&, int) { return HandlerResult::Ack(); },
-      queue::BatchPolicy{.max = 100, .linger = std::chrono::hours(1)});
+  auto consumer = std::make_shared<BatchConsumer>(name, std::vector<std::string>{Type("cut-linger")},
+                                                  queue::BatchPolicy{.max = 100, .linger = std::chrono::hours(1)});
   ASSERT_TRUE(queue_->DeclareQueue(consumer->spec()));
   const queue::OutgoingMessage first = Message(Type("cut-linger"), 0);
   const queue::OutgoingMessage second = Message(Type("cut-linger"), 1);
