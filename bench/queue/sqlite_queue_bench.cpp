@@ -95,7 +95,7 @@ void BM_EmbeddedQueueEndToEnd(benchmark::State& state) {
   runtime.Stop();
   state.SetItemsProcessed(state.iterations() * kMessages);
 }
-BENCHMARK(BM_EmbeddedQueueEndToEnd)->Arg(1)->Arg(32)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EmbeddedQueueEndToEnd)->Arg(1)->Arg(32)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void Check(int rc, sqlite3* db, benchmark::State& state) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) state.SkipWithError(sqlite3_errmsg(db));

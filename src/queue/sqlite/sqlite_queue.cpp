@@ -47,9 +47,6 @@ CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at_ms);
 
 std::int64_t NowMs() { return ToMillis(Clock::now()); }
 
-constexpr std::string_view kDeleteLeased =
-    "DELETE FROM queue_messages WHERE seq = $1 AND lease = $2 RETURNING seq";
-
 Error LeaseLost(const Delivery& d) {
   return {ErrorCode::kFailedPrecondition, fmt::format("the lease on message '{}' ran out", d.id),
           fmt::format("queue {} seq {}", d.queue, d.tag)};
@@ -82,6 +79,8 @@ class SqliteSubscription final : public Subscription {
   // Commits the acks made since the last commit and leases up to `claim` more rows, in one transaction (a
   // lone claim is one statement, hence its own transaction). Nothing changes here unless it committed.
   Result<void> CommitAcksAndClaim(std::size_t claim);
+  // Deletes the acked rows still under the lease they were acked with; the number deleted.
+  Result<std::uint64_t> DeleteAcked(Connection& conn);
   Result<std::vector<Delivery>> Claim(Connection& conn, std::size_t limit, std::int64_t token);
 
   SqliteQueue& queue_;
@@ -299,12 +298,7 @@ SqliteSubscription::~SqliteSubscription() {
   // given back comes back when its lease runs out.
   std::uint64_t deleted = 0;
   auto committed = queue_.db().InTransaction<void>([&](Connection& conn) -> Result<void> {
-    deleted = 0;
-    for (const auto& [seq, token] : acked_) {
-      COHORT_ASSIGN_OR_RETURN(Rows rows,
-                              conn.Execute(kDeleteLeased, Params{static_cast<std::int64_t>(seq), token}));
-      deleted += rows.size();
-    }
+    COHORT_ASSIGN_OR_RETURN(deleted, DeleteAcked(conn));
     for (const auto& [seq, token] : leases_) {
       COHORT_TRY(conn.Execute(
           "UPDATE queue_messages SET lease = NULL, visible_at_ms = $3 WHERE seq = $1 AND lease = $2",
@@ -356,6 +350,27 @@ Result<std::vector<Delivery>> SqliteSubscription::Claim(Connection& conn, std::s
   return claimed;
 }
 
+// The acked rows still under their lease, one statement per lease token (the acks of one claim are one run):
+// the sequence numbers go as one JSON array, so the statement is prepared once whatever their number.
+Result<std::uint64_t> SqliteSubscription::DeleteAcked(Connection& conn) {
+  std::uint64_t deleted = 0;
+  for (std::size_t first = 0; first < acked_.size();) {
+    const std::int64_t token = acked_[first].second;
+    std::string seqs = "[";
+    std::size_t end = first;
+    for (; end < acked_.size() && acked_[end].second == token; ++end)
+      fmt::format_to(std::back_inserter(seqs), "{}{}", end == first ? "" : ",", acked_[end].first);
+    seqs += ']';
+    COHORT_ASSIGN_OR_RETURN(Rows rows,
+                            conn.Execute("DELETE FROM queue_messages WHERE lease = $1 AND seq IN "
+                                         "(SELECT value FROM json_each($2)) RETURNING seq",
+                                         Params{token, std::move(seqs)}));
+    deleted += rows.size();
+    first = end;
+  }
+  return deleted;
+}
+
 Result<void> SqliteSubscription::CommitAcksAndClaim(std::size_t claim) {
   if (acked_.empty() && claim == 0) return {};
   const std::int64_t token = static_cast<std::int64_t>(random_() >> 1);
@@ -366,12 +381,7 @@ Result<void> SqliteSubscription::CommitAcksAndClaim(std::size_t claim) {
     COHORT_ASSIGN_OR_RETURN(claimed, Claim(*lease, claim, token));
   } else {
     auto committed = queue_.db().InTransaction<void>([&](Connection& conn) -> Result<void> {
-      deleted = 0;
-      for (const auto& [seq, lease_token] : acked_) {
-        COHORT_ASSIGN_OR_RETURN(
-            Rows rows, conn.Execute(kDeleteLeased, Params{static_cast<std::int64_t>(seq), lease_token}));
-        deleted += rows.size();
-      }
+      COHORT_ASSIGN_OR_RETURN(deleted, DeleteAcked(conn));
       if (claim == 0) return {};
       COHORT_ASSIGN_OR_RETURN(claimed, Claim(conn, claim, token));
       return {};

@@ -14,6 +14,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/queue/queue_backends.hpp"
@@ -189,6 +190,42 @@ TEST_F(SqliteQueueTest, AcksCommittedBeforeACrashStayDone) {
     auto after = (*sub)->Next(std::chrono::milliseconds(10));  // commits the window's acks
     if (after && !after->has_value()) Crash();
   });
+  EXPECT_TRUE(Remaining().empty());
+}
+
+// One commit deletes the acks of several claims (one statement per run of acks under the same lease, in any
+// order), and an ack whose lease ran out, its row leased again by another consumer, deletes nothing.
+TEST_F(SqliteQueueTest, AcksOfSeveralClaimsCommitTogetherAndOneWhoseLeaseRanOutDeletesNothing) {
+  Publish(5);
+  auto sub = queue_->Subscribe(kQueue, 4);
+  ASSERT_TRUE(sub);
+  const auto first = Take(**sub, 4);
+  ASSERT_EQ(first.size(), 4u);
+  ASSERT_TRUE((*sub)->Ack(first[0]));
+  const auto second = Take(**sub, 1);  // commits that ack and leases the fifth message under a new token
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(StatsOf(*queue_).acked_total, 1u);
+
+  std::this_thread::sleep_for(kVisibility + std::chrono::milliseconds(200));
+  auto other = Open();
+  ASSERT_TRUE(other);
+  auto other_sub = other->Subscribe(kQueue, 1);
+  ASSERT_TRUE(other_sub);
+  const auto taken_over = Take(**other_sub, 1);  // the oldest lease that ran out: first[1]
+  ASSERT_EQ(taken_over.size(), 1u);
+  EXPECT_EQ(taken_over[0].id, first[1].id);
+
+  for (const Delivery* d : {&first[2], &second[0], &first[3], &first[1]}) ASSERT_TRUE((*sub)->Ack(*d));
+  auto none = (*sub)->Next(std::chrono::milliseconds(50));  // nothing left to hold: the acks commit
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(StatsOf(*queue_).acked_total, 4u) << "the ack of first[1] came after its lease was taken over";
+  EXPECT_EQ(StatsOf(*other).in_flight, 1) << "first[1] is still leased to the other consumer";
+  EXPECT_EQ(StatsOf(*other).ready, 0);
+
+  ASSERT_TRUE((*other_sub)->Ack(taken_over[0]));
+  ASSERT_TRUE((*other_sub)->Next(std::chrono::milliseconds(50)));
+  EXPECT_EQ(StatsOf(*other).acked_total, 1u);
   EXPECT_TRUE(Remaining().empty());
 }
 
