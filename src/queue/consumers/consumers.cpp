@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "domain/messages.hpp"
 #include "queue/dead_letter_table.hpp"
@@ -186,19 +187,27 @@ class ImpressionCounter final : public Consumer {
   }
 
  private:
-  // The served products and the segment (empty when absent), or nullopt when the payload is not one.
+  // The served products and the segment (empty when absent), or nullopt when the payload is not one (as
+  // ParsePayload requires, an object with a non-empty string user_id). Read with simdjson: a message per answer
+  // served, and building a JSON document of each was a quarter of the batch handler's time.
   static std::optional<std::pair<std::vector<std::string>, std::string>> Parse(const Delivery& d) {
-    auto payload = ParsePayload(d);
-    if (!payload) return std::nullopt;
-    const json& p = *payload;
-    if (!p.contains("product_ids") || !p["product_ids"].is_array()) return std::nullopt;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::object p;
+    std::string_view user_id;
+    simdjson::dom::array ids;
+    if (parser.parse(d.payload).get(p) != simdjson::SUCCESS || p["user_id"].get(user_id) != simdjson::SUCCESS ||
+        user_id.empty() || p["product_ids"].get(ids) != simdjson::SUCCESS)
+      return std::nullopt;
     std::vector<std::string> products;
-    for (const auto& id : p["product_ids"]) {
-      if (!id.is_string()) return std::nullopt;
-      products.push_back(id.get<std::string>());
+    products.reserve(ids.size());
+    for (simdjson::dom::element id : ids) {
+      std::string_view text;
+      if (id.get(text) != simdjson::SUCCESS) return std::nullopt;
+      products.emplace_back(text);
     }
-    std::string segment = p.contains("segment") && p["segment"].is_string() ? p["segment"] : "";
-    return std::make_pair(std::move(products), std::move(segment));
+    std::string_view segment;
+    if (p["segment"].get(segment) != simdjson::SUCCESS) segment = {};
+    return std::make_pair(std::move(products), std::string(segment));
   }
 
   store::sql::Database& db_;
