@@ -66,9 +66,10 @@ Result<ScaledValue> HypergeometricSeries(std::span<const double> upper, std::spa
 
   ScaledValue result{1.0, 0.0};
   double term = 1.0;
+  double ratio = TermRatio(upper, lower, z, 0.0);  // once per n: the tail bound of one step is the next step
   for (long n = 0; n < kMaxTerms; ++n) {
     const double dn = static_cast<double>(n);
-    term *= TermRatio(upper, lower, z, dn);
+    term *= ratio;
     result.mantissa += term;
     if (term == 0.0) return result;  // a non-positive integer upper parameter ends the series
     if (!std::isfinite(term)) return Error::Internal("hypergeometric series: a term is not finite");
@@ -77,8 +78,9 @@ Result<ScaledValue> HypergeometricSeries(std::span<const double> upper, std::spa
       result.mantissa /= kRescaleAbove;
       result.log_scale += kLogRescale;
     }
+    ratio = TermRatio(upper, lower, z, dn + 1.0);
     if (dn + 1.0 > signs_settle) {
-      const double rho = std::max(std::abs(TermRatio(upper, lower, z, dn + 1.0)), limit);
+      const double rho = std::max(std::abs(ratio), limit);
       if (rho < 1.0 && std::abs(term) * rho / (1.0 - rho) <= kRelativeTolerance * std::abs(result.mantissa))
         return result;
     }
