@@ -1,8 +1,7 @@
 #include "queue/consumer_runtime.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <unistd.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <exception>
@@ -53,8 +52,11 @@ void ConsumerRuntime::Sleep(std::chrono::milliseconds delay) {
 }
 
 void ConsumerRuntime::Work(Consumer& consumer, std::uint64_t seed) {
-  if (options_.nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.nice) != 0)
-    spdlog::warn("queue {}: cannot lower the priority of a consumer thread", consumer.spec().name);
+  if (options_.background) {
+    const sched_param param{};
+    if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0)  // 0: this thread
+      spdlog::warn("queue {}: cannot schedule a consumer thread as SCHED_IDLE", consumer.spec().name);
+  }
   std::mt19937_64 random(seed);
   const RetryPolicy reconnect{.max_attempts = 1 << 30,
                               .base_delay = std::chrono::milliseconds(100),

@@ -33,9 +33,9 @@ struct RuntimeOptions {
   std::chrono::milliseconds reconnect_max_delay{5000};  // cap of the wait for a backend that is away
   std::chrono::hours processed_retention{24 * 7};  // processed-message records kept this long (0: forever)
   std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};  // pause once no old record is left
-  // Added to the worker threads' nice value (Linux schedules threads by their own): in a process that also
+  // Worker threads scheduled as SCHED_IDLE (Linux schedules threads by their own policy): in a process that also
   // answers requests, consumers take the CPU the requests leave, and a backlog waits in the queue meanwhile.
-  int nice = 0;
+  bool background = false;
 };
 
 struct RuntimeTotals {
