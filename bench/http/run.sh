@@ -313,11 +313,13 @@ cpu_ticks() {
 }
 
 # measure NAME URL SUFFIX PID [cached]: wrk against URL (a warm-up, then the measurement); prints "requests/s p50_ms
-# p99_ms errors load hit% cpu_us". hit% (of a cached server's row, else "-") is the share of the measured requests
-# answered without computing, from the server's cohort_cache_computes_total before and after; cpu_us is the CPU
-# time that the server PID (with its child processes) used during the measurement, in microseconds per request.
+# p99_ms errors load hit% cpu_us drain_us". hit% (of a cached server's row, else "-") is the share of the measured
+# requests answered without computing, from the server's cohort_cache_computes_total before and after; cpu_us is the
+# CPU time that the server PID (with its child processes) used during the measurement, in microseconds per request;
+# drain_us (Cohort's rows, else "-") the CPU time it used after the measurement until the messages of the row were
+# consumed, per request of the row: the consumers run as SCHED_IDLE, and under wrk's load most of their work waits.
 measure() {
-  local name=$1 url=$2 suffix=$3 pid=$4 cached=${5:-} out before="" after="" ticks_before ticks_after
+  local name=$1 url=$2 suffix=$3 pid=$4 cached=${5:-} out before="" after="" ticks_before ticks_after drained=""
   log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$ASKED" "$suffix" >/dev/null
   if [[ -n "$cached" ]]; then before=$(computes); fi
@@ -325,9 +327,13 @@ measure() {
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$ASKED" "$suffix")
   ticks_after=$(cpu_ticks "$pid")
   if [[ -n "$cached" ]]; then after=$(computes); fi
+  if [[ $pid != "$NGINX_PID" ]]; then
+    drain_messages "after $name" >&2
+    drained=$(($(cpu_ticks "$pid") - ticks_after))
+  fi
   echo "$out" >"$WORK/wrk-$name.txt"
   awk -v load="$(load1)" -v before="$before" -v after="$after" -v ticks="$((ticks_after - ticks_before))" \
-    -v hz="$(getconf CLK_TCK)" '
+    -v drained="$drained" -v hz="$(getconf CLK_TCK)" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -345,7 +351,8 @@ measure() {
       hits = "-"
       if (before != "" && requests > 0) hits = sprintf("%.1f", 100 * (1 - (after - before) / requests))
       cpu = requests > 0 ? ticks * 1e6 / hz / requests : 0
-      printf "%.0f %.3f %.3f %d %s %s %.1f\n", rps, p50, p99, errors, load, hits, cpu
+      drain = drained == "" ? "-" : sprintf("%.1f", requests > 0 ? drained * 1e6 / hz / requests : 0)
+      printf "%.0f %.3f %.3f %d %s %s %.1f %s\n", rps, p50, p99, errors, load, hits, cpu, drain
     }
   ' <<<"$out"
 }
@@ -376,15 +383,11 @@ main() {
   for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round of $ROUNDS"
     result[a.$round]=$(measure nginx-recs-$round "http://127.0.0.1:$NGINX_PORT" "$RECS" "$NGINX_PID")
-    drain_messages "before (b)"
     result[b.$round]=$(measure cohort-recs-$round "http://127.0.0.1:$COHORT_PORT" "$RECS" "$COHORT_PID" cached)
-    drain_messages "before (c)"
     result[c.$round]=$(measure cohort-recs-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "$RECS" "$UNCACHED_PID")
     result[ua.$round]=$(measure nginx-user-$round "http://127.0.0.1:$NGINX_PORT" "" "$NGINX_PID")
-    drain_messages "before the user rows"
     result[ub.$round]=$(measure cohort-user-$round "http://127.0.0.1:$COHORT_PORT" "" "$COHORT_PID" cached)
     result[uc.$round]=$(measure cohort-user-nocache-$round "http://127.0.0.1:$UNCACHED_PORT" "" "$UNCACHED_PID")
-    drain_messages "after round $round"
   done
 
   echo
@@ -397,9 +400,9 @@ main() {
   echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
     "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
   echo
-  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" "vs ref" \
-    range load "cpu us"
-  local key label reference line ratios errors median_ratio rps p50 p99 load hits cpu self range sorted
+  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" \
+    "vs ref" range load "cpu us" "drain us"
+  local key label reference line ratios errors median_ratio rps p50 p99 load hits cpu drain self range sorted
   declare -A median
   for key in a b c ua ub uc; do
     case $key in
@@ -425,17 +428,19 @@ main() {
     median[$key]=$median_ratio
     line=${result[$key.$round]}
     errors=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${result[$key.$r]}"; done | awk '{ s += $4 } END { print s }')
-    read -r rps p50 p99 _ load hits cpu <<<"$line"
+    read -r rps p50 p99 _ load hits cpu drain <<<"$line"
     range=$(awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }' \
       <<<"$sorted")
-    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
-      "$median_ratio" "$range" "$load" "$cpu"
+    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
+      "$median_ratio" "$range" "$load" "$cpu" "$drain"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done
   echo
   echo "each row: its median of $ROUNDS rounds by the ratio to the reference measured just before it; range: the" \
     "rounds' ratios (of the reference rows: their requests/s); errors: all rounds; cpu us: the server's CPU time" \
-    "(user and system, every thread; nginx: its master and workers) per request of that round"
+    "(user and system, every thread; nginx: its master and workers) per request of that round; drain us: the" \
+    "server's CPU time per request of that round after it, until its messages were consumed (the consumers run" \
+    "as SCHED_IDLE: under the load most of their work waits)"
   awk -v b="${median[b]}" -v c="${median[c]}" 'BEGIN {
     printf "targets: (b)/(a) = %.3f (>= 0.8: %s), (c)/(a) = %.3f (>= 0.25: %s)\n",
       b, (b >= 0.8 ? "met" : "missed"), c, (c >= 0.25 ? "met" : "missed")
