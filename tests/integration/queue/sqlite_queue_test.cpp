@@ -12,9 +12,11 @@
 #include <csignal>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "integration/queue/queue_backends.hpp"
@@ -71,6 +73,17 @@ class SqliteQueueTest : public ::testing::Test {
     return got;
   }
 
+  // A subscription of `queue_` with prefetch `prefetch`, and the first `count` deliveries it took (null when it
+  // could not subscribe, a failure already).
+  std::pair<std::unique_ptr<queue::Subscription>, std::vector<Delivery>> Holding(std::size_t prefetch,
+                                                                                 std::size_t count) {
+    auto sub = queue_->Subscribe(kQueue, prefetch);
+    EXPECT_TRUE(sub);
+    if (!sub) return {};
+    auto taken = Take(**sub, count);
+    return {std::move(sub).value(), std::move(taken)};
+  }
+
   static queue::QueueStats StatsOf(queue::MessageQueue& q) {
     auto stats = q.Stats();
     EXPECT_TRUE(stats);
@@ -125,26 +138,24 @@ class SqliteQueueTest : public ::testing::Test {
 
 TEST_F(SqliteQueueTest, AnAckCountsAndLeavesTheQueueOnlyOnceItsWindowCommitted) {
   Publish(4);
-  auto sub = queue_->Subscribe(kQueue, 4);
-  ASSERT_TRUE(sub);
-  const auto window = Take(**sub, 4);
+  auto [sub, window] = Holding(4, 4);
   ASSERT_EQ(window.size(), 4u);
-  ASSERT_TRUE((*sub)->Ack(window[0]));
-  ASSERT_TRUE((*sub)->Ack(window[1]));
+  ASSERT_TRUE(sub->Ack(window[0]));
+  ASSERT_TRUE(sub->Ack(window[1]));
   auto other = Open();  // what another process sees: the rows are still there, leased
   ASSERT_TRUE(other);
   EXPECT_EQ(StatsOf(*queue_).acked_total, 0u) << "an ack reported before it committed";
   EXPECT_EQ(StatsOf(*other).in_flight, 4);
 
-  ASSERT_TRUE((*sub)->Ack(window[2]));
-  ASSERT_TRUE((*sub)->Ack(window[3]));
-  auto more = (*sub)->Next(std::chrono::milliseconds(50));  // the window is used up: its acks commit
+  ASSERT_TRUE(sub->Ack(window[2]));
+  ASSERT_TRUE(sub->Ack(window[3]));
+  auto more = sub->Next(std::chrono::milliseconds(50));  // the window is used up: its acks commit
   ASSERT_TRUE(more);
   EXPECT_FALSE(more->has_value());
   EXPECT_EQ(StatsOf(*queue_).acked_total, 4u);
   EXPECT_EQ(StatsOf(*other).in_flight, 0);
   EXPECT_EQ(StatsOf(*other).ready, 0);
-  auto again = (*sub)->Ack(window[0]);
+  auto again = sub->Ack(window[0]);
   ASSERT_FALSE(again) << "a delivery is settled once";
   EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
 }
@@ -197,12 +208,10 @@ TEST_F(SqliteQueueTest, AcksCommittedBeforeACrashStayDone) {
 // order), and an ack whose lease ran out, its row leased again by another consumer, deletes nothing.
 TEST_F(SqliteQueueTest, AcksOfSeveralClaimsCommitTogetherAndOneWhoseLeaseRanOutDeletesNothing) {
   Publish(5);
-  auto sub = queue_->Subscribe(kQueue, 4);
-  ASSERT_TRUE(sub);
-  const auto first = Take(**sub, 4);
+  auto [sub, first] = Holding(4, 4);
   ASSERT_EQ(first.size(), 4u);
-  ASSERT_TRUE((*sub)->Ack(first[0]));
-  const auto second = Take(**sub, 1);  // commits that ack and leases the fifth message under a new token
+  ASSERT_TRUE(sub->Ack(first[0]));
+  const auto second = Take(*sub, 1);  // commits that ack and leases the fifth message under a new token
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(StatsOf(*queue_).acked_total, 1u);
 
@@ -215,8 +224,8 @@ TEST_F(SqliteQueueTest, AcksOfSeveralClaimsCommitTogetherAndOneWhoseLeaseRanOutD
   ASSERT_EQ(taken_over.size(), 1u);
   EXPECT_EQ(taken_over[0].id, first[1].id);
 
-  for (const Delivery* d : {&first[2], &second[0], &first[3], &first[1]}) ASSERT_TRUE((*sub)->Ack(*d));
-  auto none = (*sub)->Next(std::chrono::milliseconds(50));  // nothing left to hold: the acks commit
+  for (const Delivery& d : {first[2], second[0], first[3], first[1]}) ASSERT_TRUE(sub->Ack(d));
+  auto none = sub->Next(std::chrono::milliseconds(50));  // nothing left to hold: the acks commit
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
   EXPECT_EQ(StatsOf(*queue_).acked_total, 4u) << "the ack of first[1] came after its lease was taken over";
