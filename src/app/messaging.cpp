@@ -74,9 +74,9 @@ Result<std::unique_ptr<Messaging>> Messaging::Start(const Config& config, Messag
           auto options = RuntimeOptionsFrom(config);
           // In serve, the answers come first: the consumers run as SCHED_IDLE, on the CPU the API's threads leave.
           // At nice 19 (about 1.5 % of a nice-0 thread's share where SCHED_IDLE has about 0.3 %) the impressions
-          // consumer still took 7 us of CPU per answer served from the warm cache while wrk saturated both cores,
-          // a quarter of what the answers took, and fell behind anyway; as SCHED_IDLE 1-2 us, and the same
-          // server answered 20-30 % more requests. Its messages wait on disk until the load drops.
+          // consumer still took 7-8 us of CPU per answer served from the warm cache while wrk saturated both
+          // cores, a third of what the answers took, and fell behind anyway; as SCHED_IDLE 1-3 us, and the same
+          // server answered 8-31 % more requests (three runs each). Its messages wait on disk until the load drops.
           if (role == MessagingRole::kServe) options.background = true;
           return options;
         }());
