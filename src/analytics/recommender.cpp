@@ -105,18 +105,15 @@ std::string_view GroupKey(std::string_view properties) {
   return {};
 }
 
-// Orders by score, then by dense index so that ties are deterministic.
-template <typename Pair>
-bool Better(const Pair& a, const Pair& b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
-
-// The `count` best (score, index) pairs, best first.
+// The `count` best (score, index) pairs, best first: by score, then by dense index so that ties are
+// deterministic.
 template <typename Score>
 void KeepTop(std::vector<std::pair<Score, std::uint32_t>>& items, std::size_t count) {
+  const auto better = [](const std::pair<Score, std::uint32_t>& a, const std::pair<Score, std::uint32_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   count = std::min(count, items.size());
-  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count), items.end(),
-                    Better<std::pair<Score, std::uint32_t>>);
+  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count), items.end(), better);
   items.resize(count);
 }
 
@@ -136,44 +133,50 @@ RecommenderOptions RecommenderOptions::PopularityBaseline() {
   return options;
 }
 
-// Per-thread dense arrays indexed by product: scoring touches a few thousand entries and resets only those,
-// so a query allocates nothing once the thread has served one.
+// Per-thread state of each product, indexed by product: scoring touches a few thousand entries and resets only
+// those, so a query allocates nothing once the thread has served one. A product's fields sit together, where
+// an array per field cost a cache line per field and product.
 struct RecommenderModel::Scratch {
-  enum : std::uint8_t { kTouched = 1, kBlocked = 2, kStrong = 4, kUserItem = 8, kBought = 16 };
-  // Not a character type: a write to a flag could otherwise alias every other array's pointer, which the
-  // compiler would then read again after each one in the scoring loops.
-  std::vector<std::uint16_t> state;
-  std::vector<float> cf, best, country, user_weight;
-  std::vector<std::uint32_t> anchor, touched, user_items;
+  enum : std::uint16_t { kTouched = 1, kBlocked = 2, kStrong = 4, kUserItem = 8, kBought = 16 };
+  struct Product {
+    float cf = 0, best = 0, country = 0, user_weight = 0;
+    std::uint32_t anchor = kNone;
+    std::uint16_t state = 0;
+  };
+  std::vector<Product> products;
+  // The touched products are touched[0, touched_count): sized once to the product count, so that touching
+  // never reallocates (and the scoring loops keep their pointers in registers).
+  std::vector<std::uint32_t> touched;
+  std::size_t touched_count = 0;
+  std::vector<std::uint32_t> user_items;
   std::vector<double> category_weight;
   std::vector<std::uint32_t> user_categories;
   std::vector<std::pair<float, std::uint32_t>> anchors, ranked;
 
-  void Prepare(std::size_t products, std::size_t categories) {
-    for (std::uint32_t p : touched) {
-      state[p] = 0;
-      cf[p] = best[p] = country[p] = user_weight[p] = 0;
-    }
+  void Prepare(std::size_t product_count, std::size_t categories) {
+    for (std::size_t i = 0; i < touched_count; ++i) products[touched[i]] = Product{};
     for (std::uint32_t c : user_categories) category_weight[c] = 0;
-    touched.clear();
+    touched_count = 0;
     user_items.clear();
     user_categories.clear();
     anchors.clear();
     ranked.clear();
-    if (state.size() < products) {
-      state.resize(products, 0);
-      for (auto* v : {&cf, &best, &country, &user_weight}) v->resize(products, 0.0f);
-      anchor.resize(products, kNone);
+    if (products.size() < product_count) {
+      products.resize(product_count);
+      touched.resize(product_count);
     }
     if (category_weight.size() < categories) category_weight.resize(categories, 0.0);
   }
 
-  void Touch(std::uint32_t p) {
-    if ((state[p] & kTouched) == 0) {
-      state[p] |= kTouched;
-      touched.push_back(p);
+  Product& Touch(std::uint32_t p) {
+    Product& product = products[p];
+    if ((product.state & kTouched) == 0) {
+      product.state |= kTouched;
+      touched[touched_count++] = p;
     }
+    return product;
   }
+  std::span<const std::uint32_t> Touched() const { return {touched.data(), touched_count}; }
 };
 
 double RecommenderModel::EventWeight(std::string_view type) const {
@@ -480,18 +483,18 @@ std::vector<Recommendation> RecommenderModel::Recommend(const UserContext& user,
     if (!e.product_id) continue;
     const std::uint32_t p = ProductIndex(*e.product_id);
     if (p == unknown) continue;
-    s.Touch(p);
+    Scratch::Product& item = s.Touch(p);
     if (IsPurchase(e.type))
-      s.state[p] |= query.exclude_purchased ? Scratch::kBlocked | Scratch::kBought : Scratch::kBought;
+      item.state |= query.exclude_purchased ? Scratch::kBlocked | Scratch::kBought : Scratch::kBought;
     const double weight =
         EventWeight(e.type) * Decay(user.now_micros - e.ts_micros, options_.recency_half_life_days);
     if (weight <= 0) continue;
-    if ((s.state[p] & Scratch::kUserItem) == 0) {
-      s.state[p] |= Scratch::kUserItem;
+    if ((item.state & Scratch::kUserItem) == 0) {
+      item.state |= Scratch::kUserItem;
       s.user_items.push_back(p);
     }
-    if (IsStrong(e.type)) s.state[p] |= Scratch::kStrong;
-    s.user_weight[p] += static_cast<float>(weight);
+    if (IsStrong(e.type)) item.state |= Scratch::kStrong;
+    item.user_weight += static_cast<float>(weight);
     total_weight += weight;
     const std::uint32_t c = product_category_[p];
     if (c != kNoCategory) {
@@ -501,31 +504,31 @@ std::vector<Recommendation> RecommenderModel::Recommend(const UserContext& user,
   }
   for (const std::string& id : query.exclude_products) {
     const std::uint32_t p = ProductIndex(id);
-    if (p == unknown) continue;
-    s.Touch(p);
-    s.state[p] |= Scratch::kBlocked;
+    if (p != unknown) s.Touch(p).state |= Scratch::kBlocked;
   }
 
   // Candidates from the neighbours of the strongest items.
-  for (std::uint32_t p : s.user_items) s.anchors.push_back({s.user_weight[p], p});
+  for (std::uint32_t p : s.user_items) s.anchors.push_back({s.products[p].user_weight, p});
   KeepTop(s.anchors, options_.max_recent_items);
   double anchor_weight = 0;
+  const std::uint32_t* const neighbour_ids = neighbour_ids_.data();
+  const float* const neighbour_scores = neighbour_scores_.data();
   for (const auto& [weight, a] : s.anchors) {
     anchor_weight += weight;
     const float revisit = weight * static_cast<float>(options_.revisit_weight);
-    s.cf[a] += revisit;
-    if (revisit > s.best[a]) {
-      s.best[a] = revisit;
-      s.anchor[a] = a;
+    Scratch::Product& anchor = s.products[a];
+    anchor.cf += revisit;
+    if (revisit > anchor.best) {
+      anchor.best = revisit;
+      anchor.anchor = a;
     }
-    for (std::uint32_t k = neighbour_offsets_[a]; k < neighbour_offsets_[a + 1]; ++k) {
-      const std::uint32_t p = neighbour_ids_[k];
-      const float contribution = weight * neighbour_scores_[k];
-      s.Touch(p);
-      s.cf[p] += contribution;
-      if (contribution > s.best[p]) {
-        s.best[p] = contribution;
-        s.anchor[p] = a;
+    for (std::uint32_t k = neighbour_offsets_[a], end = neighbour_offsets_[a + 1]; k < end; ++k) {
+      const float contribution = weight * neighbour_scores[k];
+      Scratch::Product& candidate = s.Touch(neighbour_ids[k]);
+      candidate.cf += contribution;
+      if (contribution > candidate.best) {
+        candidate.best = contribution;
+        candidate.anchor = a;
       }
     }
   }
@@ -559,10 +562,8 @@ std::vector<Recommendation> RecommenderModel::Recommend(const UserContext& user,
   const auto country = user.country.empty() ? country_popular_.end() : country_popular_.find(user.country);
   if (country != country_popular_.end() && !country->second.scores.empty() && country->second.scores[0] > 0) {
     const PopularList& popular = country->second;
-    for (std::size_t i = 0; i < popular.products.size(); ++i) {
-      s.Touch(popular.products[i]);
-      s.country[popular.products[i]] = popular.scores[i] / popular.scores[0];
-    }
+    for (std::size_t i = 0; i < popular.products.size(); ++i)
+      s.Touch(popular.products[i]).country = popular.scores[i] / popular.scores[0];
   }
   touch_all(global_popular_);
 
@@ -571,22 +572,24 @@ std::vector<Recommendation> RecommenderModel::Recommend(const UserContext& user,
   struct Terms {
     double cf, affinity, popular;
   };
+  // Multiplied by reciprocals: a division per term and candidate cost 5 % of a query.
+  const double per_anchor_weight = anchor_weight > 0 ? 1 / anchor_weight : 0;
+  const double affinity_per_weight = total_weight > 0 ? options_.affinity_weight / total_weight : 0;
+  const double global_per_popularity = max_popularity_ > 0 ? 0.5 / max_popularity_ : 0;
   const auto terms = [&](std::uint32_t p) {
+    const Scratch::Product& candidate = s.products[p];
     const std::uint32_t c = product_category_[p];
     Terms t{};
-    t.cf = anchor_weight > 0 ? s.cf[p] / anchor_weight : 0;
-    t.affinity = total_weight > 0 && c != kNoCategory
-                     ? options_.affinity_weight * s.category_weight[c] / total_weight
-                     : 0;
-    const double popular = s.country[p] > 0      ? 0.5 + 0.5 * s.country[p]
-                           : max_popularity_ > 0 ? 0.5 * popularity_[p] / max_popularity_
-                                                 : 0.0;
+    t.cf = candidate.cf * per_anchor_weight;
+    t.affinity = c != kNoCategory ? affinity_per_weight * s.category_weight[c] : 0;
+    const double popular =
+        candidate.country > 0 ? 0.5 + 0.5 * candidate.country : global_per_popularity * popularity_[p];
     t.popular = options_.popularity_weight * popular;
     return t;
   };
   const bool filter_included = !query.categories.empty();
-  for (std::uint32_t p : s.touched) {
-    if ((s.state[p] & Scratch::kBlocked) != 0) continue;
+  for (std::uint32_t p : s.Touched()) {
+    if ((s.products[p].state & Scratch::kBlocked) != 0) continue;
     const std::uint32_t c = product_category_[p];
     if (filter_included && std::find(included.begin(), included.end(), c) == included.end()) continue;
     if (c != kNoCategory && std::find(excluded.begin(), excluded.end(), c) != excluded.end()) continue;
@@ -606,17 +609,16 @@ std::vector<Recommendation> RecommenderModel::Recommend(const UserContext& user,
     // The reason names the largest of the three terms.
     const auto [cf, affinity, popular] = terms(p);
     if (cf > 0 && cf >= affinity && cf >= popular) {
-      const std::uint32_t a = s.anchor[p];
+      const std::uint32_t a = s.products[p].anchor;
       if (a == p) {
-        r.reason = (s.state[p] & Scratch::kBought) != 0 ? "you bought it before" : "you viewed it recently";
+        r.reason = (s.products[p].state & Scratch::kBought) != 0 ? "you bought it before" : "you viewed it recently";
       } else {
-        r.reason =
-            ((s.state[a] & Scratch::kStrong) != 0 ? "bought together with " : "viewed together with ") +
-            product_ids_[a];
+        r.reason = ((s.products[a].state & Scratch::kStrong) != 0 ? "bought together with " : "viewed together with ") +
+                   product_ids_[a];
       }
     } else if (affinity > 0 && affinity >= popular) {
       r.reason = "matches your interest in " + categories_[c];
-    } else if (s.country[p] > 0) {
+    } else if (s.products[p].country > 0) {
       r.reason = "popular in " + (user.country_name.empty() ? user.country : user.country_name);
     } else {
       r.reason = "popular now";

@@ -8,7 +8,7 @@
 //   model (their weights are options); remove_from_cart, return and unknown types are ignored. Only
 //   products of such events are in the model: a catalogue entry alone is never recommended.
 // - A model is immutable after Train / FromJson; Recommend is const and safe to call from many threads (each
-//   thread keeps scratch arrays of the model's product count, about 25 bytes per product).
+//   thread keeps scratch arrays of the model's product count, about 28 bytes per product).
 // - Recommend never returns a product the user bought (purchase or return event in the history) unless
 //   query.exclude_purchased is false; never more than query.limit items; scores are non-increasing.
 // - The same model (also after a ToJson / FromJson round trip) gives the same answer for the same input.
