@@ -7,9 +7,10 @@
 namespace cohort::store {
 namespace {
 
-// One value written by quote() and the comma after it.
+// One value written by quote() and the comma after it. No member initialisers: seven are declared per event,
+// and zeroing them first was a measurable part of the parsing.
 struct Literal {
-  enum class Kind { kNull, kText, kNumber } kind = Kind::kNull;
+  enum class Kind { kNull, kText, kNumber } kind;
   std::string_view raw;  // text: between the quotes, with each quote still doubled
 };
 

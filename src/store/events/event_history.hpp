@@ -16,6 +16,9 @@ namespace cohort::store {
 // An event of a history row: every field but user_id and properties, which the rows do not hold. `event_id`
 // points into the parsed text.
 struct HistoryEvent {
+  // Provided, so that the emplace_back() of each parsed event does not zero the whole object before
+  // constructing its members (value-initialisation of a class without a provided constructor).
+  HistoryEvent() {}
   std::string_view event_id;
   domain::Event event;
 };
