@@ -187,8 +187,25 @@ double RecommenderModel::EventWeight(std::string_view type) const {
 }
 
 std::uint32_t RecommenderModel::ProductIndex(std::string_view product_id) const {
-  const auto it = product_index_.find(product_id);
-  return it == product_index_.end() ? static_cast<std::uint32_t>(product_ids_.size()) : it->second;
+  if (product_slots_.empty()) return static_cast<std::uint32_t>(product_ids_.size());
+  const std::size_t mask = product_slots_.size() - 1;
+  for (std::size_t slot = std::hash<std::string_view>{}(product_id) & mask;; slot = (slot + 1) & mask) {
+    const std::uint32_t p = product_slots_[slot];
+    if (p == kNoProduct) return static_cast<std::uint32_t>(product_ids_.size());
+    if (product_ids_[p] == product_id) return p;
+  }
+}
+
+bool RecommenderModel::IndexProducts() {
+  product_slots_.assign(std::bit_ceil(std::max<std::size_t>(2 * product_ids_.size(), 8)), kNoProduct);
+  const std::size_t mask = product_slots_.size() - 1;
+  for (std::uint32_t p = 0; p < product_ids_.size(); ++p) {
+    std::size_t slot = std::hash<std::string_view>{}(product_ids_[p]) & mask;
+    for (; product_slots_[slot] != kNoProduct; slot = (slot + 1) & mask)
+      if (product_ids_[product_slots_[slot]] == product_ids_[p]) return false;
+    product_slots_[slot] = p;
+  }
+  return true;
 }
 
 RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
@@ -205,7 +222,7 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
   };
 
   // Pass 1: dense ids for the users and products of the events that teach something.
-  std::unordered_map<std::string_view, std::uint32_t> user_index;
+  std::unordered_map<std::string_view, std::uint32_t> user_index, product_index;
   std::vector<std::string_view> user_ids;
   std::vector<std::uint32_t> event_user(events.size(), kNone);
   std::vector<std::uint32_t> event_product(events.size(), kNone);
@@ -217,8 +234,8 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
     const auto [user, new_user] =
         user_index.try_emplace(e.user_id, static_cast<std::uint32_t>(user_ids.size()));
     if (new_user) user_ids.push_back(e.user_id);
-    const auto [product, new_product] = model.product_index_.try_emplace(
-        *e.product_id, static_cast<std::uint32_t>(model.product_ids_.size()));
+    const auto [product, new_product] =
+        product_index.try_emplace(*e.product_id, static_cast<std::uint32_t>(model.product_ids_.size()));
     if (new_product) {
       model.product_ids_.push_back(*e.product_id);
       model.product_category_.push_back(kNoCategory);
@@ -232,6 +249,7 @@ RecommenderModel RecommenderModel::Train(std::span<const domain::Event> events,
       model.product_category_[product->second] = intern_category(*e.category);
     }
   }
+  model.IndexProducts();  // the ids are distinct: they came from product_index
   const std::size_t product_count = model.product_ids_.size();
   for (std::size_t p = 0; p < product_count; ++p) {
     const auto it = product_category.find(model.product_ids_[p]);
@@ -750,11 +768,7 @@ Result<RecommenderModel> RecommenderModel::FromJson(const nlohmann::json& json) 
     neighbours.at("ids").get_to(model.neighbour_ids_);
     neighbours.at("scores").get_to(model.neighbour_scores_);
     const std::size_t n = model.product_ids_.size();
-    for (std::size_t p = 0; p < n; ++p) {
-      if (!model.product_index_.try_emplace(model.product_ids_[p], static_cast<std::uint32_t>(p)).second) {
-        return invalid("duplicate product id");
-      }
-    }
+    if (!model.IndexProducts()) return invalid("duplicate product id");
     for (std::size_t c = 0; c < model.categories_.size(); ++c) {
       if (!model.category_index_.try_emplace(model.categories_[c], static_cast<std::uint32_t>(c)).second) {
         return invalid("duplicate category");

@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "common/string_map.hpp"
 #include "domain/event.hpp"
 
 namespace cohort::analytics {
@@ -125,10 +124,14 @@ class RecommenderModel {
   void BuildDerivedLists();
   double EventWeight(std::string_view type) const;
   std::uint32_t ProductIndex(std::string_view product_id) const;  // product_count() when unknown
+  bool IndexProducts();  // builds product_slots_ from product_ids_; false when an id repeats
 
   RecommenderOptions options_;
   std::vector<std::string> product_ids_;
-  StringMap<std::uint32_t> product_index_;
+  // Product id -> dense index by open addressing (a scoring looks up every event's product): each slot holds
+  // an index into product_ids_, or kNoProduct; a power of two of at least twice the product count.
+  static constexpr std::uint32_t kNoProduct = 0xFFFFFFFFu;
+  std::vector<std::uint32_t> product_slots_;
   std::vector<std::string> categories_;
   std::unordered_map<std::string, std::uint32_t> category_index_;
   std::vector<std::uint32_t> product_category_;  // kNoCategory when unknown
