@@ -303,29 +303,47 @@ computes() { # the cached server's count of answers computed because no tier hel
 
 rss_mib() { awk -v what="$2" '$1 == what ":" { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# The CPU time (user and system, all threads) that the process $1 and its child processes have used, in clock
-# ticks: a Cohort server, or nginx's master and its workers. After the command name (which may hold spaces), the
-# parent pid is the 2nd field of /proc/PID/stat, and the user and system times the 12th and 13th.
-cpu_ticks() {
+# The pid $1 and the pids of its child processes: a Cohort server, or nginx's master and its workers. After the
+# command name (which may hold spaces), the parent pid is the 2nd field of /proc/PID/stat.
+family() {
   { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-    awk -v parent="$1" '{ pid = $1; sub(/^.*\) /, "") } pid == parent || $2 == parent { s += $12 + $13 }
-      END { print s + 0 }'
+    awk -v parent="$1" '{ pid = $1; sub(/^.*\) /, "") } pid == parent || $2 == parent { print pid }'
+}
+
+# The CPU time (user and system, all threads) that the process $1 and its child processes have used, in clock
+# ticks: the 12th and 13th fields of /proc/PID/stat after the command name.
+cpu_ticks() {
+  local p
+  for p in $(family "$1"); do cat "/proc/$p/stat" 2>/dev/null || true; done |
+    awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+}
+
+# The bytes that the process $1 and its child processes have had read from storage (read_bytes of /proc/PID/io):
+# what they read from the disk rather than from the page cache.
+disk_bytes() {
+  local p
+  for p in $(family "$1"); do cat "/proc/$p/io" 2>/dev/null || true; done |
+    awk '$1 == "read_bytes:" { s += $2 } END { print s + 0 }'
 }
 
 # measure NAME URL SUFFIX PID [cached]: wrk against URL (a warm-up, then the measurement); prints "requests/s p50_ms
-# p99_ms errors load hit% cpu_us drain_us". hit% (of a cached server's row, else "-") is the share of the measured
-# requests answered without computing, from the server's cohort_cache_computes_total before and after; cpu_us is the
-# CPU time that the server PID (with its child processes) used during the measurement, in microseconds per request;
-# drain_us (Cohort's rows, else "-") the CPU time it used after the measurement until the messages of the row were
-# consumed, per request of the row: the consumers run as SCHED_IDLE, and under wrk's load most of their work waits.
+# p99_ms errors load hit% cpu_us drain_us disk_b". hit% (of a cached server's row, else "-") is the share of the
+# measured requests answered without computing, from the server's cohort_cache_computes_total before and after; cpu_us
+# is the CPU time that the server PID (with its child processes) used during the measurement, in microseconds per
+# request; drain_us (Cohort's rows, else "-") the CPU time it used after the measurement until the messages of the row
+# were consumed, per request of the row: the consumers run as SCHED_IDLE, and under wrk's load most of their work waits;
+# disk_b the bytes it had read from storage during the measurement, per request (0: all from the page cache).
 measure() {
   local name=$1 url=$2 suffix=$3 pid=$4 cached=${5:-} out before="" after="" ticks_before ticks_after drained=""
+  local disk_before disk_after
   log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$ASKED" "$suffix" >/dev/null
   if [[ -n "$cached" ]]; then before=$(computes); fi
+  disk_before=$(disk_bytes "$pid")
   ticks_before=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$ASKED" "$suffix")
   ticks_after=$(cpu_ticks "$pid")
+  disk_after=$(disk_bytes "$pid")
   if [[ -n "$cached" ]]; then after=$(computes); fi
   if [[ $pid != "$NGINX_PID" ]]; then
     drain_messages "after $name" >&2
@@ -333,7 +351,7 @@ measure() {
   fi
   echo "$out" >"$WORK/wrk-$name.txt"
   awk -v load="$(load1)" -v before="$before" -v after="$after" -v ticks="$((ticks_after - ticks_before))" \
-    -v drained="$drained" -v hz="$(getconf CLK_TCK)" '
+    -v drained="$drained" -v hz="$(getconf CLK_TCK)" -v disk="$((disk_after - disk_before))" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -352,7 +370,8 @@ measure() {
       if (before != "" && requests > 0) hits = sprintf("%.1f", 100 * (1 - (after - before) / requests))
       cpu = requests > 0 ? ticks * 1e6 / hz / requests : 0
       drain = drained == "" ? "-" : sprintf("%.1f", requests > 0 ? drained * 1e6 / hz / requests : 0)
-      printf "%.0f %.3f %.3f %d %s %s %.1f %s\n", rps, p50, p99, errors, load, hits, cpu, drain
+      per_request = requests > 0 ? disk / requests : 0
+      printf "%.0f %.3f %.3f %d %s %s %.1f %s %.0f\n", rps, p50, p99, errors, load, hits, cpu, drain, per_request
     }
   ' <<<"$out"
 }
@@ -400,9 +419,9 @@ main() {
   echo "reference: nginx serving $REFERENCE_ID's answers as static files: $RECS_BYTES bytes (recommendations," \
     "$DEFAULT_RECS items), $USER_BYTES bytes (user)"
   echo
-  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" \
-    "vs ref" range load "cpu us" "drain us"
-  local key label reference line ratios errors median_ratio rps p50 p99 load hits cpu drain self range sorted
+  printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s %7s\n" row requests/s "p50 ms" "p99 ms" errors "hit %" \
+    "vs ref" range load "cpu us" "drain us" "disk B"
+  local key label reference line ratios errors median_ratio rps p50 p99 load hits cpu drain disk self range sorted
   declare -A median
   for key in a b c ua ub uc; do
     case $key in
@@ -428,11 +447,11 @@ main() {
     median[$key]=$median_ratio
     line=${result[$key.$round]}
     errors=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${result[$key.$r]}"; done | awk '{ s += $4 } END { print s }')
-    read -r rps p50 p99 _ load hits cpu drain <<<"$line"
+    read -r rps p50 p99 _ load hits cpu drain disk <<<"$line"
     range=$(awk -v self="$self" 'NR == 1 { lo = $1 } { hi = $1 } END { printf(self ? "%.0f-%.0f" : "%s-%s", lo, hi) }' \
       <<<"$sorted")
-    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s\n" "$label" "$rps" "$p50" "$p99" "$errors" "$hits" \
-      "$median_ratio" "$range" "$load" "$cpu" "$drain"
+    printf "%-40s %10s %9s %9s %6s %7s %7s %13s %6s %7s %8s %7s\n" "$label" "$rps" "$p50" "$p99" "$errors" \
+      "$hits" "$median_ratio" "$range" "$load" "$cpu" "$drain" "$disk"
     if [[ $errors -ne 0 ]]; then log "warning: $label had $errors failed requests; its numbers are not comparable"; fi
   done
   echo
@@ -440,7 +459,8 @@ main() {
     "rounds' ratios (of the reference rows: their requests/s); errors: all rounds; cpu us: the server's CPU time" \
     "(user and system, every thread; nginx: its master and workers) per request of that round; drain us: the" \
     "server's CPU time per request of that round after it, until its messages were consumed (the consumers run" \
-    "as SCHED_IDLE: under the load most of their work waits)"
+    "as SCHED_IDLE: under the load most of their work waits); disk B: the bytes per request of that round that" \
+    "the server read from storage, not from the page cache"
   awk -v b="${median[b]}" -v c="${median[c]}" 'BEGIN {
     printf "targets: (b)/(a) = %.3f (>= 0.8: %s), (c)/(a) = %.3f (>= 0.25: %s)\n",
       b, (b >= 0.8 ? "met" : "missed"), c, (c >= 0.25 ? "met" : "missed")
