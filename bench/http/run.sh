@@ -310,19 +310,19 @@ family() {
     awk -v parent="$1" '{ pid = $1; sub(/^.*\) /, "") } pid == parent || $2 == parent { print pid }'
 }
 
-# The CPU time (user and system, all threads) that the process $1 and its child processes have used, in clock
-# ticks: the 12th and 13th fields of /proc/PID/stat after the command name.
+# The CPU time (user and system, all threads) that the processes PID... have used, in clock ticks: the 12th and
+# 13th fields of /proc/PID/stat after the command name.
 cpu_ticks() {
   local p
-  for p in $(family "$1"); do cat "/proc/$p/stat" 2>/dev/null || true; done |
+  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
     awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
 }
 
-# The bytes that the process $1 and its child processes have had read from storage (read_bytes of /proc/PID/io):
-# what they read from the disk rather than from the page cache.
+# The bytes that the processes PID... have had read from storage (read_bytes of /proc/PID/io): what they read from
+# the disk rather than from the page cache.
 disk_bytes() {
   local p
-  for p in $(family "$1"); do cat "/proc/$p/io" 2>/dev/null || true; done |
+  for p in "$@"; do cat "/proc/$p/io" 2>/dev/null || true; done |
     awk '$1 == "read_bytes:" { s += $2 } END { print s + 0 }'
 }
 
@@ -335,19 +335,20 @@ disk_bytes() {
 # disk_b the bytes it had read from storage during the measurement, per request (0: all from the page cache).
 measure() {
   local name=$1 url=$2 suffix=$3 pid=$4 cached=${5:-} out before="" after="" ticks_before ticks_after drained=""
-  local disk_before disk_after
+  local disk_before disk_after procs
+  mapfile -t procs < <(family "$pid")  # the server's processes, found once for every reading below
   log "$name: warm-up $WARMUP, then $DURATION (load $(load1))"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$SCRIPT" "$url" -- "$ASKED" "$suffix" >/dev/null
   if [[ -n "$cached" ]]; then before=$(computes); fi
-  disk_before=$(disk_bytes "$pid")
-  ticks_before=$(cpu_ticks "$pid")
+  disk_before=$(disk_bytes "${procs[@]}")
+  ticks_before=$(cpu_ticks "${procs[@]}")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SCRIPT" "$url" -- "$ASKED" "$suffix")
-  ticks_after=$(cpu_ticks "$pid")
-  disk_after=$(disk_bytes "$pid")
+  ticks_after=$(cpu_ticks "${procs[@]}")
+  disk_after=$(disk_bytes "${procs[@]}")
   if [[ -n "$cached" ]]; then after=$(computes); fi
   if [[ $pid != "$NGINX_PID" ]]; then
     drain_messages "after $name" >&2
-    drained=$(($(cpu_ticks "$pid") - ticks_after))
+    drained=$(($(cpu_ticks "${procs[@]}") - ticks_after))
   fi
   echo "$out" >"$WORK/wrk-$name.txt"
   awk -v load="$(load1)" -v before="$before" -v after="$after" -v ticks="$((ticks_after - ticks_before))" \
