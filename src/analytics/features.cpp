@@ -51,6 +51,11 @@ void FeatureState::Add(const domain::Event& e) {
   }
 }
 
+void FeatureState::Reserve(std::size_t events) {
+  timed_.reserve(timed_.size() + events);
+  purchases_.reserve(purchases_.size() + events);
+}
+
 UserFeatures FeatureState::Features(std::int64_t now_micros, TimeUnit unit) const {
   UserFeatures f;
   f.events = events_;
@@ -85,6 +90,7 @@ UserFeatures FeatureState::Features(std::int64_t now_micros, TimeUnit unit) cons
 
   std::int64_t categorised = 0;
   for (const auto& [category, n] : categories_) categorised += n;
+  f.category_shares.reserve(categories_.size());
   for (const auto& [category, n] : categories_)
     f.category_shares.emplace_back(category, static_cast<double>(n) / static_cast<double>(categorised));
   std::sort(f.category_shares.begin(), f.category_shares.end(),
@@ -166,6 +172,7 @@ Result<FeatureState> FeatureState::FromJson(const nlohmann::json& json) {
 
 UserFeatures ComputeFeatures(std::span<const domain::Event> events, std::int64_t now_micros, TimeUnit unit) {
   FeatureState state;
+  state.Reserve(events.size());
   for (const domain::Event& e : events) {
     if (e.ts_micros <= now_micros) state.Add(e);
   }

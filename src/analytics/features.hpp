@@ -49,6 +49,8 @@ struct UserFeatures {
 class FeatureState {
  public:
   void Add(const domain::Event& event);
+  // Room for `events` more events without reallocating.
+  void Reserve(std::size_t events);
   // Exact for any `now` at or after the last event added; events after `now` count in the totals (events,
   // first and last activity, category shares) but not in the windows nor the purchase summary.
   UserFeatures Features(std::int64_t now_micros, TimeUnit unit) const;

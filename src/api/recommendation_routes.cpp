@@ -1,5 +1,6 @@
 #include "api/recommendation_routes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -8,8 +9,8 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,9 @@ constexpr std::size_t kMaxLimit = 100;
 // Event reads at once: more than the server's threads (2 by default), so that reads stuck on a frozen store
 // leave room for a while; past that, requests wait in the queue and answer degraded at their deadline.
 constexpr std::size_t kReadThreads = 8;
+// About what an answer takes, to reserve its string: the parts besides the recommendations, and each of those.
+constexpr std::size_t kAnswerBytes = 512;
+constexpr std::size_t kRecommendationBytes = 192;
 
 std::int64_t Micros(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -115,11 +119,30 @@ struct Answer {
   const domain::User& user;
   const analytics::Insight& insight;
   const std::vector<analytics::Recommendation>& recommendations;
-  const std::unordered_map<std::string_view, const domain::Product*>& products;  // by id; a missing one: null
+  std::span<const domain::Product* const> products;  // [i] is recommendations[i]'s; a missing one: null
   const analytics::Model* model;
   Clock::time_point generated_at;
   bool degraded;
 };
+
+// Each recommendation's product among `products` (null when absent), found by binary search: a hash map of
+// ten entries costs a dozen allocations per answer.
+std::vector<const domain::Product*> InOrderOf(const std::vector<analytics::Recommendation>& recommendations,
+                                              const std::vector<domain::Product>& products) {
+  std::vector<const domain::Product*> sorted;
+  sorted.reserve(products.size());
+  for (const domain::Product& p : products) sorted.push_back(&p);
+  const auto by_id = [](const domain::Product* a, const domain::Product* b) { return a->id < b->id; };
+  std::sort(sorted.begin(), sorted.end(), by_id);
+  std::vector<const domain::Product*> out;
+  out.reserve(recommendations.size());
+  for (const analytics::Recommendation& r : recommendations) {
+    const auto it = std::lower_bound(sorted.begin(), sorted.end(), r.product_id,
+                                     [](const domain::Product* p, const std::string& id) { return p->id < id; });
+    out.push_back(it != sorted.end() && (*it)->id == r.product_id ? *it : nullptr);
+  }
+  return out;
+}
 
 // The answer's JSON, in the order of the API's description, written directly (common/json_text.hpp): a JSON
 // document built first and then written out cost more than reading the products.
@@ -154,8 +177,7 @@ void AppendAnswer(std::string& out, const Answer& a) {
   out += R"(},"recommendations":[)";
   for (std::size_t i = 0; i < a.recommendations.size(); ++i) {
     const analytics::Recommendation& r = a.recommendations[i];
-    const auto found = a.products.find(r.product_id);
-    const domain::Product* p = found == a.products.end() ? nullptr : found->second;
+    const domain::Product* p = a.products[i];
     out += i == 0 ? R"({"product_id":)" : R"(,{"product_id":)";
     AppendJsonString(out, r.product_id);
     out += R"(,"name":)";
@@ -181,11 +203,12 @@ void AppendAnswer(std::string& out, const Answer& a) {
 class StepTimer {
  public:
   explicit StepTimer(bool enabled) : enabled_(enabled) {}
-  void Record(std::string_view step, std::string_view source) {
+  // The source is `source` followed by `source_tail`, joined only when recording.
+  void Record(std::string_view step, std::string_view source, std::string_view source_tail = {}) {
     if (!enabled_) return;
     const auto now = Steady::now();
     steps_.push_back({{"step", step},
-                      {"source", source},
+                      {"source", std::string(source) += source_tail},
                       {"micros", std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count()}});
     last_ = now;
   }
@@ -295,7 +318,7 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           timer.Record("cache", "miss");
           COHORT_ASSIGN_OR_RETURN(const domain::User user, relational.GetUser(id));
           const analytics::UserProfile profile = ProfileOf(user);
-          timer.Record("user", std::string(relational.backend()));
+          timer.Record("user", relational.backend());
           auto read =
               EventsWithin(*pool, events, {.user_id = id, .limit = options.user_events_limit, .details = false},
                            options.events_deadline);
@@ -309,7 +332,7 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
             history = std::move(*read);
           }
           const bool degraded = !history.has_value();
-          timer.Record("events", !read ? "error" : degraded ? "deadline" : std::string(events.backend()));
+          timer.Record("events", !read ? "error" : degraded ? "deadline" : events.backend());
           const std::vector<domain::Event> none;
           const std::vector<domain::Event>& used = degraded ? none : *history;
           const auto now = Clock::now();
@@ -328,16 +351,18 @@ void AddRecommendationRoutes(Router& router, store::RelationalStore& relational,
           if (current)
             recs = current->recommender.Recommend({used, profile.country, profile.country_name, Micros(now)},
                                                   query.recommend);
-          timer.Record("analytics", current ? "model " + current->version : "defaults");
+          timer.Record("analytics", current ? "model " : "defaults", current ? current->version : "");
           std::vector<std::string> ids;
+          ids.reserve(recs.size());
           for (const auto& r : recs) ids.push_back(r.product_id);
-          COHORT_ASSIGN_OR_RETURN(auto products, relational.GetProducts(ids));
-          std::unordered_map<std::string_view, const domain::Product*> by_id;
-          for (const auto& p : products) by_id.emplace(p.id, &p);
-          std::string value(analytics::SegmentName(insight.segment));
+          COHORT_ASSIGN_OR_RETURN(const auto products, relational.GetProducts(ids));
+          const std::vector<const domain::Product*> details = InOrderOf(recs, products);
+          std::string value;
+          value.reserve(kAnswerBytes + kRecommendationBytes * recs.size());  // grown in one step, not ten
+          value = analytics::SegmentName(insight.segment);
           for (const auto& r : recs) (value += ' ') += r.product_id;
           value += '\n';
-          AppendAnswer(value, {user, insight, recs, by_id, current.get(), now, degraded});
+          AppendAnswer(value, {user, insight, recs, details, current.get(), now, degraded});
           if (degraded) {
             degraded_answer = std::move(value);
             return Error{ErrorCode::kDeadlineExceeded, "events deadline", "events deadline"};

@@ -90,6 +90,7 @@ class SqlRelationalStore final : public RelationalStore {
         "FROM users u JOIN addresses a ON a.id = u.address_id JOIN cities c ON c.id = a.city_id "
         "JOIN countries co ON co.code = c.country_code ",
         TimestampOut(db_->dialect(), "u.created_at"));
+    user_by_id_ = user_select_ + "WHERE u.id = $1";
   }
 
   std::string_view backend() const override {
@@ -197,6 +198,7 @@ class SqlRelationalStore final : public RelationalStore {
   Result<std::vector<domain::Product>> GetProducts(std::span<const std::string> ids) override {
     COHORT_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CurrentCatalog());
     std::vector<domain::Product> found;
+    found.reserve(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto it = catalog->by_id.find(ids[i]);
       if (it == catalog->by_id.end() || std::find(ids.begin(), ids.begin() + i, ids[i]) != ids.begin() + i)
@@ -329,7 +331,7 @@ class SqlRelationalStore final : public RelationalStore {
   }
 
   Result<User> LoadUser(Connection& conn, std::string_view id) {
-    COHORT_ASSIGN_OR_RETURN(Rows rows, conn.Execute(user_select_ + "WHERE u.id = $1", Params{std::string(id)}));
+    COHORT_ASSIGN_OR_RETURN(Rows rows, conn.Execute(user_by_id_, Params{std::string(id)}));
     if (rows.empty()) return Error::NotFound(fmt::format("user '{}' not found", id));
     return UserFromRow(rows, 0);
   }
@@ -406,6 +408,7 @@ class SqlRelationalStore final : public RelationalStore {
 
   std::unique_ptr<sql::Database> db_;
   std::string user_select_;
+  std::string user_by_id_;  // user_select_ of one user: built once, as the main request reads one per answer
   const std::chrono::milliseconds catalog_refresh_;
   std::atomic<std::uint64_t> catalog_generation_{0};
   std::mutex catalog_mutex_;

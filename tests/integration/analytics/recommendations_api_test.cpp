@@ -93,6 +93,15 @@ TEST_P(RecommendationsApiTest, AnswerShapeCachingAndFreshness) {
   const json a = first.Json();
   ASSERT_NO_FATAL_FAILURE(ExpectRecommendationAnswer(a, "u000001"));
   EXPECT_FALSE(a["degraded"].get<bool>());
+  // Each recommendation carries its own product's details from the catalogue.
+  for (const auto& r : a["recommendations"]) {
+    auto product = server_->Get("/api/products/" + r["product_id"].get<std::string>());
+    ASSERT_EQ(product.status, 200) << product.body;
+    const json p = product.Json();
+    EXPECT_EQ(r["name"], p["name"]) << r;
+    EXPECT_EQ(r["category"], p["category"]) << r;
+    EXPECT_EQ(r["price"], p["price"]) << r;
+  }
 
   auto second = server_->Get(kPath);
   EXPECT_EQ(second.headers["x-cache"], "l1");
