@@ -186,23 +186,24 @@ double RecommenderModel::EventWeight(std::string_view type) const {
   return 0;
 }
 
-std::uint32_t RecommenderModel::ProductIndex(std::string_view product_id) const {
-  if (product_slots_.empty()) return static_cast<std::uint32_t>(product_ids_.size());
+std::size_t RecommenderModel::ProductSlot(std::string_view product_id) const {
   const std::size_t mask = product_slots_.size() - 1;
-  for (std::size_t slot = std::hash<std::string_view>{}(product_id) & mask;; slot = (slot + 1) & mask) {
-    const std::uint32_t p = product_slots_[slot];
-    if (p == kNoProduct) return static_cast<std::uint32_t>(product_ids_.size());
-    if (product_ids_[p] == product_id) return p;
-  }
+  std::size_t slot = std::hash<std::string_view>{}(product_id) & mask;
+  while (product_slots_[slot] != kNoProduct && product_ids_[product_slots_[slot]] != product_id)
+    slot = (slot + 1) & mask;
+  return slot;
+}
+
+std::uint32_t RecommenderModel::ProductIndex(std::string_view product_id) const {
+  const std::uint32_t p = product_slots_.empty() ? kNoProduct : product_slots_[ProductSlot(product_id)];
+  return p == kNoProduct ? static_cast<std::uint32_t>(product_ids_.size()) : p;
 }
 
 bool RecommenderModel::IndexProducts() {
   product_slots_.assign(std::bit_ceil(std::max<std::size_t>(2 * product_ids_.size(), 8)), kNoProduct);
-  const std::size_t mask = product_slots_.size() - 1;
   for (std::uint32_t p = 0; p < product_ids_.size(); ++p) {
-    std::size_t slot = std::hash<std::string_view>{}(product_ids_[p]) & mask;
-    for (; product_slots_[slot] != kNoProduct; slot = (slot + 1) & mask)
-      if (product_ids_[product_slots_[slot]] == product_ids_[p]) return false;
+    const std::size_t slot = ProductSlot(product_ids_[p]);
+    if (product_slots_[slot] != kNoProduct) return false;  // the id is there already
     product_slots_[slot] = p;
   }
   return true;

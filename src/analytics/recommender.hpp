@@ -125,6 +125,8 @@ class RecommenderModel {
   double EventWeight(std::string_view type) const;
   std::uint32_t ProductIndex(std::string_view product_id) const;  // product_count() when unknown
   bool IndexProducts();  // builds product_slots_ from product_ids_; false when an id repeats
+  // The slot of product_slots_ that holds `product_id`, or the empty one where probing for it stops.
+  std::size_t ProductSlot(std::string_view product_id) const;
 
   RecommenderOptions options_;
   std::vector<std::string> product_ids_;
