@@ -162,7 +162,7 @@ class SqlEventStore final : public EventStore {
                                              "SELECT events FROM event_history WHERE user_id = $1 LIMIT $2",
                                              Params{query.user_id, parts + 1}));
     if (rows.size() > static_cast<std::size_t>(parts)) return History();
-    std::vector<std::string> texts;  // the parsed events' event_id point into them
+    std::vector<std::string> texts;  // the parsed records point into them
     texts.reserve(rows.size());
     std::vector<HistoryEvent> history;
     history.reserve(rows.size() * 16);
@@ -181,11 +181,12 @@ class SqlEventStore final : public EventStore {
     };
     std::vector<Key> keys;
     keys.reserve(history.size());
+    const std::string raw_type = query.type ? RawHistoryText(*query.type) : std::string();
     for (std::size_t i = 0; i < history.size(); ++i) {
-      const domain::Event& e = history[i].event;
-      if (query.type && e.type != *query.type) continue;
-      if (query.since_micros && e.ts_micros < *query.since_micros) continue;
-      keys.push_back({e.ts_micros, history[i].event_id, i});
+      const HistoryEvent& h = history[i];
+      if (query.type && h.type != raw_type) continue;
+      if (query.since_micros && h.ts_micros < *query.since_micros) continue;
+      keys.push_back({h.ts_micros, h.event_id, i});
     }
     const auto newer = [](const Key& a, const Key& b) {
       return a.ts != b.ts ? a.ts > b.ts : a.event_id > b.event_id;
@@ -196,8 +197,9 @@ class SqlEventStore final : public EventStore {
     std::vector<domain::Event> out;
     out.reserve(static_cast<std::size_t>(keep));
     for (auto key = keys.begin(); key != keys.begin() + keep; ++key) {
-      out.push_back(std::move(history[key->index].event));
-      out.back().user_id = query.user_id;
+      domain::Event& e = out.emplace_back();
+      BuildEvent(history[key->index], e);
+      e.user_id = query.user_id;
     }
     return History(std::move(out));
   }
@@ -212,7 +214,8 @@ class SqlEventStore final : public EventStore {
     // Keyset on user_id alone, which the (user_id, ts) index serves: a page ends at a user boundary, so a page
     // that stops inside a user drops that user's rows and the next page starts with them.
     const auto limit = static_cast<std::int64_t>(std::max<std::size_t>(2, page_size));
-    const std::string first = fmt::format("SELECT {} FROM events ORDER BY user_id, ts, event_id LIMIT $1", kEventColumns);
+    const std::string first =
+        fmt::format("SELECT {} FROM events ORDER BY user_id, ts, event_id LIMIT $1", kEventColumns);
     const std::string next = fmt::format(
         "SELECT {} FROM events WHERE user_id > $1 ORDER BY user_id, ts, event_id LIMIT $2", kEventColumns);
     const std::string one_user =

@@ -6,40 +6,56 @@
 
 #include "store/events/event_history.hpp"
 
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
 namespace cohort::store {
 namespace {
+
+// The events a row's records build.
+std::vector<domain::Event> Built(const std::vector<HistoryEvent>& records) {
+  std::vector<domain::Event> events(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) BuildEvent(records[i], events[i]);
+  return events;
+}
 
 TEST(EventHistoryTest, ParsesEveryKindOfValue) {
   std::vector<HistoryEvent> out;
   ASSERT_TRUE(ParseEventHistory("'e-1','view','p1','shoes',11.29,1,1795882920597210,"
                                 "'e:2','it''s, new\nline','p.2',NULL,NULL,3,-5,"
                                 "'e_3','purchase',NULL,'a '','' b',3.00000000000000044408e-01,1000000,0,"
-                                "'e4','x',NULL,NULL,1.0e+300,2,7,",
+                                "'e4','x',NULL,NULL,1.0e+300,2,-9223372036854775808,",
                                 out));
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[0].event_id, "e-1");
-  EXPECT_EQ(out[0].event.type, "view");
-  EXPECT_EQ(out[0].event.product_id, "p1");
-  EXPECT_EQ(out[0].event.category, "shoes");
-  EXPECT_EQ(out[0].event.price, 11.29);
-  EXPECT_EQ(out[0].event.quantity, 1);
-  EXPECT_EQ(out[0].event.ts_micros, 1795882920597210);
   EXPECT_EQ(out[1].event_id, "e:2");
-  EXPECT_EQ(out[1].event.type, "it's, new\nline");
-  EXPECT_EQ(out[1].event.product_id, "p.2");
-  EXPECT_FALSE(out[1].event.category.has_value());
-  EXPECT_FALSE(out[1].event.price.has_value());
-  EXPECT_EQ(out[1].event.quantity, 3);
-  EXPECT_EQ(out[1].event.ts_micros, -5);
-  EXPECT_FALSE(out[2].event.product_id.has_value());
-  EXPECT_EQ(out[2].event.category, "a ',' b");
-  EXPECT_EQ(out[2].event.price, 0.1 + 0.2);
-  EXPECT_EQ(out[2].event.quantity, 1000000);
-  EXPECT_EQ(out[3].event.price, 1e300);
-  for (const HistoryEvent& h : out) {
-    EXPECT_TRUE(h.event.event_id.empty());
-    EXPECT_TRUE(h.event.user_id.empty());
-    EXPECT_EQ(h.event.properties, "{}");
+  EXPECT_EQ(out[1].type, "it''s, new\nline");  // as the row holds it
+  EXPECT_EQ(out[1].type, RawHistoryText("it's, new\nline"));
+  const std::vector<domain::Event> events = Built(out);
+  EXPECT_EQ(events[0].type, "view");
+  EXPECT_EQ(events[0].product_id, "p1");
+  EXPECT_EQ(events[0].category, "shoes");
+  EXPECT_EQ(events[0].price, 11.29);
+  EXPECT_EQ(events[0].quantity, 1);
+  EXPECT_EQ(events[0].ts_micros, 1795882920597210);
+  EXPECT_EQ(events[1].type, "it's, new\nline");
+  EXPECT_EQ(events[1].product_id, "p.2");
+  EXPECT_FALSE(events[1].category.has_value());
+  EXPECT_FALSE(events[1].price.has_value());
+  EXPECT_EQ(events[1].quantity, 3);
+  EXPECT_EQ(events[1].ts_micros, -5);
+  EXPECT_FALSE(events[2].product_id.has_value());
+  EXPECT_EQ(events[2].category, "a ',' b");
+  EXPECT_EQ(events[2].price, 0.1 + 0.2);
+  EXPECT_EQ(events[2].quantity, 1000000);
+  EXPECT_EQ(events[3].price, 1e300);
+  EXPECT_EQ(events[3].ts_micros, std::numeric_limits<std::int64_t>::min());
+  for (const domain::Event& e : events) {
+    EXPECT_TRUE(e.event_id.empty());
+    EXPECT_TRUE(e.user_id.empty());
+    EXPECT_EQ(e.properties, "{}");
   }
   std::vector<HistoryEvent> none;
   EXPECT_TRUE(ParseEventHistory("", none));
@@ -56,6 +72,11 @@ TEST(EventHistoryTest, ARowThatIsNotWholeRecordsLeavesNothingBehind) {
            "'e2','view'x,NULL,NULL,NULL,1,10,",           // something after a text
            "'e2','view',NULL,NULL,NULL,1.5,10,",          // a fractional quantity
            "'e2','view',NULL,NULL,NULL,1,10x,",           // not a number
+           "'e2','view',NULL,NULL,NULL,1,-,",             // a sign alone
+           "'e2','view',NULL,NULL,NULL,+1,10,",           // a plus sign, which quote() never writes
+           "'e2','view',NULL,NULL,NULL,1,9223372036854775808,",  // past the largest integer
+           "'e2','view',NULL,NULL,NULL,1,-9223372036854775809,",  // past the smallest integer
+           "'e2','view',NULL,NULL,NULL,1,99999999999999999999,",  // twenty digits
            "'e2','view',NULL,NULL,'9.5',1,10,",           // a text as the price
            "'e2','view',7,NULL,NULL,1,10,",               // a number as the product
            "NULL,'view',NULL,NULL,NULL,1,10,",            // no event_id
