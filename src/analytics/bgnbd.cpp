@@ -277,34 +277,58 @@ Result<double> ExpectedPurchasesIfAliveByQuadrature(const BgNbdModel& m, double 
 // even when a + b < 1. The series' terms peak near n = a z / (1 - z): it is summed with a running scale
 // (P is tiny exactly when the sum is huge), and when it would be too long, the integral above takes over.
 // Eq. 9 (a new customer) is the case x = 0, T = 0.
-Result<double> ConditionalExpectedPurchases(const BgNbdModel& model, const PurchaseSummary& customer,
-                                            double t) {
+Result<void> ConditionalExpectedPurchases(const BgNbdModel& model, const PurchaseSummary& customer,
+                                          std::span<const double> t, std::span<double> out) {
+  if (out.size() != t.size()) return Error::Internal("BG/NBD expectation: one result per horizon");
   COHORT_ASSIGN_OR_RETURN(const double p_alive, ProbabilityAlive(model, customer));
-  COHORT_TRY(CheckTime(t));
-  if (t == 0.0) return 0.0;
+  for (double horizon : t) COHORT_TRY(CheckTime(horizon));
   const double x = static_cast<double>(customer.x);
-  const double z = t / (model.alpha + customer.t_cal + t);
-  double if_alive = 0.0;
-  if ((model.a * z + 40.0) / (1.0 - z) > kSeriesTermBudget && model.a >= 1.0 && model.b + x >= 1.0) {
-    COHORT_ASSIGN_OR_RETURN(
-        if_alive, ExpectedPurchasesIfAliveByQuadrature(model, x, t / (model.alpha + customer.t_cal)));
-  } else {
-    const double c = model.a + model.b + x - 1.0;
-    const double big_a = model.a + model.b - 1.0 - model.r;
+  const auto finish = [&](std::size_t i, double if_alive) -> Result<void> {
+    out[i] = if_alive * p_alive;
+    if (!std::isfinite(out[i]))
+      return Error::Internal(fmt::format("BG/NBD expectation is not finite at x = {}, T = {}, t = {}",
+                                         customer.x, customer.t_cal, t[i]));
+    return {};
+  };
+  // The horizons the series serves, summed together.
+  std::vector<std::size_t> by_series;
+  std::vector<double> z;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const double at = t[i] / (model.alpha + customer.t_cal + t[i]);
+    if (t[i] == 0.0) {
+      out[i] = 0.0;
+    } else if ((model.a * at + 40.0) / (1.0 - at) > kSeriesTermBudget && model.a >= 1.0 && model.b + x >= 1.0) {
+      COHORT_ASSIGN_OR_RETURN(const double if_alive,
+                              ExpectedPurchasesIfAliveByQuadrature(model, x, t[i] / (model.alpha + customer.t_cal)));
+      COHORT_TRY(finish(i, if_alive));
+    } else {
+      by_series.push_back(i);
+      z.push_back(at);
+    }
+  }
+  if (z.empty()) return {};
+  const double c = model.a + model.b + x - 1.0;
+  const double big_a = model.a + model.b - 1.0 - model.r;
+  const std::array upper{big_a + 1.0, model.a, 1.0};
+  const std::array lower{c + 1.0, 2.0};
+  std::vector<ScaledValue> series(z.size());
+  COHORT_TRY(HypergeometricSeries(upper, lower, z, series));
+  for (std::size_t k = 0; k < z.size(); ++k) {
+    const std::size_t i = by_series[k];
     const double log_one_minus_z =
-        std::log(model.alpha + customer.t_cal) - std::log(model.alpha + customer.t_cal + t);
+        std::log(model.alpha + customer.t_cal) - std::log(model.alpha + customer.t_cal + t[i]);
     const double log_power = (model.a - 1.0) * log_one_minus_z;
     const double one_minus_power_over_a_minus_1 = -log_one_minus_z * Expm1Ratio(log_power);
-    const std::array upper{big_a + 1.0, model.a, 1.0};
-    const std::array lower{c + 1.0, 2.0};
-    COHORT_ASSIGN_OR_RETURN(const ScaledValue series, HypergeometricSeries(upper, lower, z));
-    if_alive = c * one_minus_power_over_a_minus_1 -
-               big_a * z * series.mantissa * std::exp(log_power + series.log_scale);
+    COHORT_TRY(finish(i, c * one_minus_power_over_a_minus_1 -
+                             big_a * z[k] * series[k].mantissa * std::exp(log_power + series[k].log_scale)));
   }
-  const double expected = if_alive * p_alive;
-  if (!std::isfinite(expected))
-    return Error::Internal(fmt::format("BG/NBD expectation is not finite at x = {}, T = {}, t = {}",
-                                       customer.x, customer.t_cal, t));
+  return {};
+}
+
+Result<double> ConditionalExpectedPurchases(const BgNbdModel& model, const PurchaseSummary& customer,
+                                            double t) {
+  double expected = 0.0;
+  COHORT_TRY(ConditionalExpectedPurchases(model, customer, std::span(&t, 1), std::span(&expected, 1)));
   return expected;
 }
 

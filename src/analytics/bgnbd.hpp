@@ -58,6 +58,10 @@ Result<double> ProbabilityNoPurchaseNewCustomer(const BgNbdModel& model, double 
 // E[Y(t) | x, t_x, T]: purchases in the next t time units of a customer with this history (FHL eq. 10).
 Result<double> ConditionalExpectedPurchases(const BgNbdModel& model, const PurchaseSummary& customer,
                                             double t);
+// The same at each horizon of `t`, into out[i] for t[i] (as many): the series of every horizon are summed in
+// one pass, so a curve costs little more than its longest horizon.
+Result<void> ConditionalExpectedPurchases(const BgNbdModel& model, const PurchaseSummary& customer,
+                                          std::span<const double> t, std::span<double> out);
 // P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)).
 Result<double> ProbabilityAlive(const BgNbdModel& model, const PurchaseSummary& customer);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace cohort::analytics {
 namespace {
@@ -37,15 +38,17 @@ Result<ClvEstimate> ProbabilisticClv(const BgNbdModel& purchases, const GammaGam
 
   const double month = kDaysPerMonth / DaysPerUnit(purchases.time_unit);
   ClvEstimate estimate{std::string(kClvMethodProbabilistic), 0.0, 0.0, order_value, options.horizon_months};
+  const auto months = static_cast<std::size_t>(options.horizon_months);
+  std::vector<double> ends(months);  // of each month, in the model's time unit
+  for (std::size_t m = 0; m < months; ++m) ends[m] = month * static_cast<double>(m + 1);
+  std::vector<double> cumulative(months);
+  COHORT_TRY(ConditionalExpectedPurchases(purchases, customer, ends, cumulative));
   double previous = 0.0;
   double discount = 1.0;
-  for (int m = 1; m <= options.horizon_months; ++m) {
-    COHORT_ASSIGN_OR_RETURN(
-        const double cumulative,
-        ConditionalExpectedPurchases(purchases, customer, month * static_cast<double>(m)));
+  for (std::size_t m = 0; m < months; ++m) {
     discount /= 1.0 + options.monthly_discount;
-    estimate.value += (cumulative - previous) * order_value * discount;
-    previous = cumulative;
+    estimate.value += (cumulative[m] - previous) * order_value * discount;
+    previous = cumulative[m];
   }
   estimate.expected_purchases = previous;
   return estimate;

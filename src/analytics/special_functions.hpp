@@ -28,10 +28,12 @@ struct ScaledValue {
   double mantissa = 0.0;
   double log_scale = 0.0;
 };
-// Requires every lower parameter > 0 and, when upper has one more parameter than lower, |z| < 1.
-// The relative error of the result is about 1e-14 unless the early terms cancel. Fails (kInternal) on a
-// non-finite term or when the series has not converged after ten million terms (z extremely close to 1).
-Result<ScaledValue> HypergeometricSeries(std::span<const double> upper, std::span<const double> lower,
-                                         double z);
+// The series at each of `z`, into out[i] for z[i] (as many), summed in one pass: a curve of points costs
+// little more than its last one. Requires every lower parameter > 0 and, when upper has one more parameter than
+// lower, |z| < 1. The relative error of a result is about 1e-14 unless the early terms cancel. Fails
+// (kInternal) on a non-finite term or when a series has not converged after ten million terms (z extremely
+// close to 1).
+Result<void> HypergeometricSeries(std::span<const double> upper, std::span<const double> lower,
+                                  std::span<const double> z, std::span<ScaledValue> out);
 
 }  // namespace cohort::analytics

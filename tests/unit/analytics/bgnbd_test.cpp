@@ -103,6 +103,23 @@ TEST(BgNbdTest, ExpectationGrowsWithTheHorizon) {
   EXPECT_EQ(*ConditionalExpectedPurchases(kPublished, kCustomer, 0.0), 0.0);
 }
 
+// A curve of horizons in one call (each series stops at its own term, and past the switch the integral serves
+// a horizon) gives what each horizon gives alone; one bad horizon fails the whole call.
+TEST(BgNbdTest, CurveOfHorizonsMatchesEachHorizonAlone) {
+  const BgNbdModel wide{0.5, 2.0, 1000.0, 3000.0, TimeUnit::kWeeks, 0.0};
+  for (const BgNbdModel& m : {kPublished, wide})
+    for (const PurchaseSummary& c : {PurchaseSummary{}, kCustomer}) {
+      const std::vector<double> t{52.0, 0.0, 1.0, 4.3, 39.0, 520.0, 1e6, 10.0};
+      std::vector<double> curve(t.size(), -1.0);
+      ASSERT_TRUE(ConditionalExpectedPurchases(m, c, t, curve));
+      for (std::size_t i = 0; i < t.size(); ++i)
+        EXPECT_DOUBLE_EQ(curve[i], *ConditionalExpectedPurchases(m, c, t[i])) << "a=" << m.a << " t=" << t[i];
+    }
+  std::vector<double> curve(3);
+  EXPECT_FALSE(ConditionalExpectedPurchases(kPublished, kCustomer, std::vector<double>{1.0, -1.0, 2.0}, curve));
+  EXPECT_FALSE(ConditionalExpectedPurchases(kPublished, kCustomer, std::vector<double>{1.0}, curve));
+}
+
 TEST(BgNbdTest, ProbabilityAlive) {
   EXPECT_EQ(*ProbabilityAlive(kPublished, {0, 0.0, 30.0, 0.0}), 1.0);  // never bought again: no drop-out seen
   // A long silence since the last purchase lowers it; a recent last purchase raises it.
