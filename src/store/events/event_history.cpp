@@ -81,16 +81,6 @@ struct Reader {
   }
 };
 
-std::string Unquote(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    out.push_back(raw[i]);
-    if (raw[i] == '\'') ++i;  // the second of a doubled quote
-  }
-  return out;
-}
-
 // Reads the record at `reader` into `h`.
 bool NextRecord(Reader& reader, HistoryEvent& h) {
   reader.doubled = false;
@@ -103,11 +93,17 @@ bool NextRecord(Reader& reader, HistoryEvent& h) {
   return whole;
 }
 
+// `raw` with each doubled quote made one; `quoted`: whether its record holds any.
 void SetText(std::string_view raw, bool quoted, std::string& out) {
-  if (quoted) {
-    out = Unquote(raw);
-  } else {
+  if (!quoted) {
     out.assign(raw);
+    return;
+  }
+  out.clear();
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    out.push_back(raw[i]);
+    if (raw[i] == '\'') ++i;  // the second of a doubled quote
   }
 }
 
